@@ -1,0 +1,14 @@
+export { CommandExecutionError } from './command-execution-error';
+export { CommandValidationError, type FieldErrors } from './command-validation-error';
+export { ConcurrencyError } from './concurrency-error';
+export { ConfigError } from './config-error';
+export { EventHandlingError, type SubscriberFailure } from './event-handling-error';
+export { FinAegisError } from './finaegis-error';
+export { HandlerAlreadyRegisteredError } from './handler-already-registered-error';
+export { HandlerNotFoundError } from './handler-not-found-error';
+export { MessageDecodeError } from './message-decode-error';
+export { QueryExecutionError } from './query-execution-error';
+export { TransactionTimeoutError } from './transaction-timeout-error';
+export { UnitOfWorkError } from './unit-of-work-error';
+export { UnknownMessageTypeError } from './unknown-message-type-error';
+export { UnsupportedFeatureError } from './unsupported-feature-error';
