@@ -1,3 +1,4 @@
+export * from './buses';
 export * from './config';
 export * from './errors';
 export { idTime, newId } from './ids';

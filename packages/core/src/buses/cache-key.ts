@@ -1,0 +1,36 @@
+import { createHash } from 'node:crypto';
+
+const MAX_PLAIN_KEY = 200;
+
+function canonical(value: unknown, seen: Set<object>): string {
+  if (value === null || typeof value !== 'object') {
+    if (typeof value === 'bigint') return `${value}n`;
+    if (value === undefined) return 'null';
+    return JSON.stringify(value) ?? 'null';
+  }
+  if (value instanceof Date) return JSON.stringify(value.toISOString());
+  if (seen.has(value)) throw new TypeError('[@finaegis/core] cannot build a cache key from a circular query');
+  seen.add(value);
+  let text: string;
+  if (Array.isArray(value)) {
+    text = `[${value.map((item) => canonical(item, seen)).join(',')}]`;
+  } else {
+    const record = value as Record<string, unknown>;
+    const keys = Object.keys(record)
+      .filter((key) => record[key] !== undefined)
+      .sort();
+    text = `{${keys.map((key) => `${JSON.stringify(key)}:${canonical(record[key], seen)}`).join(',')}}`;
+  }
+  seen.delete(value);
+  return text;
+}
+
+/**
+ * A stable key for a query's fields: the same fields give the same key whatever their order;
+ * `undefined` fields are left out. Short keys stay readable; long ones become a SHA-256.
+ */
+export function stableKey(fields: unknown): string {
+  const text = canonical(fields, new Set());
+  if (text.length <= MAX_PLAIN_KEY) return text;
+  return `sha256:${createHash('sha256').update(text).digest('hex')}`;
+}

@@ -1,0 +1,130 @@
+import { EventHandlingError } from '../errors/event-handling-error';
+import { MessageDecodeError } from '../errors/message-decode-error';
+import { Command, DomainEvent } from '../messages';
+import type { ReceivedMessage, RetryPolicy, Subscription } from '../ports/transport';
+import type { CommandBus } from './command-bus';
+import type { EventBus } from './event-bus';
+import { type MiddlewareContext, runPipeline } from './middleware';
+import type { BusContext } from './shared';
+
+export interface WorkerOptions {
+  /** Consumer group of this worker (all workers of one service share it). Default `workers`. */
+  readonly group?: string;
+  /** Messages handled at once per channel. Default 1. */
+  readonly concurrency?: number;
+  /** Retry policy handed to the transport. */
+  readonly retry?: RetryPolicy;
+  /** Which async channels to consume. Default both. */
+  readonly channels?: ReadonlyArray<'commands' | 'events'>;
+}
+
+export interface Worker {
+  /** Stops consuming after the messages in flight are done. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** How many event ids a worker remembers the finished subscribers of (for redeliveries). */
+const REMEMBERED_EVENTS = 10_000;
+
+/**
+ * @internal Consumes the async channels and runs the same handlers through the same buses. Each
+ * message runs in its own unit of work (so handlers can record events). For an event redelivered
+ * after some subscribers failed, the subscribers that already succeeded in this process are not
+ * run again; in another process they may be (delivery is at-least-once).
+ */
+export async function startWorker(
+  context: BusContext,
+  commandBus: CommandBus,
+  eventBus: EventBus,
+  options: WorkerOptions = {},
+): Promise<Worker> {
+  const transport = context.transport;
+  if (transport === undefined) throw new Error('[@finaegis/core] startWorker needs a transport');
+  const group = options.group ?? 'workers';
+  const channels = options.channels ?? ['commands', 'events'];
+  const consumeOptions = {
+    group,
+    ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+    ...(options.retry === undefined ? {} : { retry: options.retry }),
+  };
+  const done = new Map<string, Set<number>>();
+
+  const decode = (received: ReceivedMessage) => context.registry.decode(received.body);
+
+  const handleCommand = async (received: ReceivedMessage): Promise<void> => {
+    const message = decode(received);
+    if (!(message instanceof Command)) throw new MessageDecodeError(`${received.type} is not a command`);
+    const run = () => eventBus.unitOfWork(() => commandBus.dispatch(message));
+    if (context.middleware.length === 0) {
+      await run();
+      return;
+    }
+    const mw: MiddlewareContext = {
+      kind: 'command',
+      operation: 'consume',
+      message,
+      messageType: received.type,
+      async: false,
+    };
+    await runPipeline(context.middleware, mw, run);
+  };
+
+  const handleEvent = async (received: ReceivedMessage): Promise<void> => {
+    const event = decode(received);
+    if (!(event instanceof DomainEvent)) throw new MessageDecodeError(`${received.type} is not an event`);
+    const finished = done.get(received.id) ?? new Set<number>();
+    const run = () =>
+      eventBus.unitOfWork(() =>
+        eventBus.deliver(
+          event,
+          eventBus.subscribersOf(event.constructor),
+          (s) => finished.add(s.id),
+          finished,
+        ),
+      );
+    try {
+      if (context.middleware.length === 0) await run();
+      else {
+        const mw: MiddlewareContext = {
+          kind: 'event',
+          operation: 'consume',
+          message: event,
+          messageType: received.type,
+          async: false,
+        };
+        await runPipeline(context.middleware, mw, run);
+      }
+      done.delete(received.id);
+    } catch (error) {
+      if (error instanceof EventHandlingError && finished.size > 0) {
+        done.set(received.id, finished);
+        if (done.size > REMEMBERED_EVENTS) done.delete(done.keys().next().value as string);
+      }
+      throw error;
+    }
+  };
+
+  const subscriptions: Subscription[] = [];
+  try {
+    if (channels.includes('commands')) {
+      subscriptions.push(
+        await transport.consume(context.config.commandBus.asyncQueue, handleCommand, consumeOptions),
+      );
+    }
+    if (channels.includes('events')) {
+      subscriptions.push(
+        await transport.consume(context.config.eventBus.asyncQueue, handleEvent, consumeOptions),
+      );
+    }
+  } catch (error) {
+    await Promise.allSettled(subscriptions.map((s) => s.close()));
+    throw error;
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    close() {
+      closing ??= Promise.all(subscriptions.map((s) => s.close())).then(() => undefined);
+      return closing;
+    },
+  };
+}
