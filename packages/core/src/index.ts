@@ -23,3 +23,4 @@ export {
   MessageRegistry,
 } from './serialization';
 export { type StandardSchemaV1Like, validateMessage } from './validation';
+export * from './event-sourcing';
