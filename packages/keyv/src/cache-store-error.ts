@@ -1,0 +1,36 @@
+import { FinAegisError } from '@finaegis/core';
+
+/** What went wrong, so callers (and the query bus's logs) can tell an outage from a bug. */
+export type CacheStoreErrorReason =
+  | 'timeout'
+  | 'unavailable'
+  | 'closed'
+  | 'invalid-argument'
+  | 'corrupt-entry';
+
+/**
+ * A cache operation failed. It exists so the query bus (which catches it and runs the handler) and
+ * operators can tell a slow or unreachable backend (`timeout`, `unavailable`) from a caller's mistake
+ * (`invalid-argument`) with `instanceof` and `reason` instead of reading messages. The backend's own
+ * error is kept as `cause`.
+ */
+export class CacheStoreError extends FinAegisError {
+  readonly code = 'CACHE_STORE';
+  readonly adapter: string;
+  readonly operation: string;
+  readonly reason: CacheStoreErrorReason;
+
+  constructor(
+    adapter: string,
+    operation: string,
+    reason: CacheStoreErrorReason,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`[@finaegis/keyv] [${adapter}] ${operation} failed (${reason}): ${detail}`, options);
+    this.adapter = adapter;
+    this.operation = operation;
+    this.reason = reason;
+    (this as { retryable: boolean }).retryable = reason === 'timeout' || reason === 'unavailable';
+  }
+}

@@ -1,0 +1,2 @@
+export { CacheStoreError, type CacheStoreErrorReason } from './cache-store-error';
+export { createKeyvCacheStore, type KeyvCacheStore, type KeyvCacheStoreOptions } from './keyv-cache-store';

@@ -1,0 +1,316 @@
+import { type CacheStats, type CacheStore, decodeJson, encodeJson, newId } from '@finaegis/core';
+import { Keyv } from 'keyv';
+import { CacheStoreError } from './cache-store-error';
+
+/** Options of {@link createKeyvCacheStore}. Give `keyv` or `redisUrl`, or neither for an in-process Map. */
+export interface KeyvCacheStoreOptions {
+  /**
+   * A Keyv instance to keep entries in. The store never disconnects it. Give it `throwOnErrors: true`
+   * (and its adapter too) so backend failures reach the store as errors instead of silent misses.
+   */
+  readonly keyv?: Keyv;
+  /**
+   * A Redis URL. The store builds a Keyv on `@keyv/redis` (an optional peer) with a client that fails
+   * fast while Redis is down and reconnects by itself, connects on first use and disconnects on
+   * `close()`.
+   */
+  readonly redisUrl?: string;
+  /** Prepended to every key this store writes (after the Keyv instance's own namespace). Default `finaegis:`. */
+  readonly keyPrefix?: string;
+  /**
+   * Milliseconds after which an operation rejects with a `timeout` CacheStoreError instead of waiting
+   * for a slow or unreachable backend. `0` turns the timer off. Default 250; off for an in-process Map
+   * store, which cannot block.
+   */
+  readonly opTimeoutMs?: number;
+  /** With `redisUrl`: the longest pause between reconnection attempts, in milliseconds. Default 1000. */
+  readonly reconnectMaxDelayMs?: number;
+}
+
+/** A CacheStore on Keyv, with the hit/miss/error counters behind the hit-rate metric. */
+export interface KeyvCacheStore extends CacheStore {
+  /** Counters since creation: a `get` is a hit or a miss; `errors` counts operations that rejected. */
+  stats(): CacheStats;
+}
+
+type Operation = 'get' | 'set' | 'delete' | 'clear';
+
+const NAME = 'keyv';
+const DEFAULT_TIMEOUT_MS = 250;
+const DEFAULT_RECONNECT_MAX_DELAY_MS = 1000;
+// Separates the generation from the encoded value in a stored entry; generations never contain it.
+const SEPARATOR = '|';
+const SEPARATOR_CODE = SEPARATOR.charCodeAt(0);
+
+/**
+ * A cache store on any Keyv store: the in-process Map by default, Redis with `redisUrl`, or any
+ * Keyv instance.
+ *
+ * Layout: each namespace has a generation key `<prefix>{<namespace>}:v` holding a random, sortable
+ * token, and each entry `<prefix>{<namespace>}:e:<key>` holds `<generation>|<json>`. An entry counts
+ * only while its generation equals the namespace's current one, so `clear` is one write of a new
+ * token, seen at once by every process sharing the backend, with no key scan. `get` reads both keys
+ * with one `getMany` (one MGET on Redis, one round trip, no local staleness window). The braces are a
+ * Redis Cluster hash tag: a namespace's keys share a slot, so that MGET stays one command there too.
+ */
+export function createKeyvCacheStore(options: KeyvCacheStoreOptions | Keyv = {}): KeyvCacheStore {
+  return new KeyvBackedCacheStore(isKeyv(options) ? { keyv: options } : options);
+}
+
+function isKeyv(value: KeyvCacheStoreOptions | Keyv): value is Keyv {
+  return typeof (value as Keyv).getMany === 'function' && typeof (value as Keyv).set === 'function';
+}
+
+/** The part of a node-redis client this store drives itself. */
+interface RedisClientHandle {
+  readonly isOpen: boolean;
+  readonly isReady: boolean;
+  connect(): Promise<unknown>;
+  close(): Promise<unknown>;
+  destroy(): void;
+}
+
+class KeyvBackedCacheStore implements KeyvCacheStore {
+  readonly name = NAME;
+  readonly #prefix: string;
+  readonly #timeoutMs: number;
+  readonly #redisUrl: string | undefined;
+  readonly #reconnectMaxDelayMs: number;
+  #keyv: Keyv | undefined;
+  #opening: Promise<Keyv> | undefined;
+  #client: RedisClientHandle | undefined;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  #hits = 0;
+  #misses = 0;
+  #errors = 0;
+
+  constructor(options: KeyvCacheStoreOptions) {
+    if (options.keyv !== undefined && options.redisUrl !== undefined) {
+      throw new CacheStoreError(NAME, 'create', 'invalid-argument', 'give either keyv or redisUrl, not both');
+    }
+    this.#prefix = options.keyPrefix ?? 'finaegis:';
+    if (this.#prefix.includes('{')) {
+      throw new CacheStoreError(NAME, 'create', 'invalid-argument', 'keyPrefix must not contain "{"');
+    }
+    const timeout = options.opTimeoutMs;
+    if (timeout !== undefined && !(Number.isFinite(timeout) && timeout >= 0)) {
+      throw new CacheStoreError(
+        NAME,
+        'create',
+        'invalid-argument',
+        `opTimeoutMs must be >= 0, got ${timeout}`,
+      );
+    }
+    this.#redisUrl = options.redisUrl;
+    this.#reconnectMaxDelayMs = options.reconnectMaxDelayMs ?? DEFAULT_RECONNECT_MAX_DELAY_MS;
+    if (options.redisUrl === undefined) {
+      this.#keyv = options.keyv ?? new Keyv();
+      // A Map answers synchronously; a timer per call would only cost time.
+      const inProcess = this.#keyv.store instanceof Map;
+      this.#timeoutMs = timeout ?? (inProcess ? 0 : DEFAULT_TIMEOUT_MS);
+    } else {
+      this.#timeoutMs = timeout ?? DEFAULT_TIMEOUT_MS;
+    }
+  }
+
+  stats(): CacheStats {
+    return { hits: this.#hits, misses: this.#misses, errors: this.#errors };
+  }
+
+  get(namespace: string, key: string): Promise<{ readonly value: unknown } | undefined> {
+    const base = this.#base(namespace);
+    return this.#run('get', async (keyv) => {
+      const [generation, stored] = (await keyv.getMany([`${base}:v`, `${base}:e:${key}`])) as unknown[];
+      const entry = readEntry(stored, generation);
+      if (entry === undefined) this.#misses++;
+      else this.#hits++;
+      return entry;
+    });
+  }
+
+  set(namespace: string, key: string, value: unknown, ttlSeconds: number): Promise<void> {
+    if (!(Number.isFinite(ttlSeconds) && ttlSeconds > 0)) {
+      return Promise.reject(
+        new CacheStoreError(NAME, 'set', 'invalid-argument', `ttlSeconds must be > 0, got ${ttlSeconds}`),
+      );
+    }
+    let body: string;
+    try {
+      // `undefined` has no JSON form; an empty body stands for it.
+      body = value === undefined ? '' : (encodeJson(value) ?? '');
+    } catch (error) {
+      return Promise.reject(
+        new CacheStoreError(NAME, 'set', 'invalid-argument', 'value is not JSON-serialisable', {
+          cause: error,
+        }),
+      );
+    }
+    const base = this.#base(namespace);
+    return this.#run('set', async (keyv) => {
+      const generation = await this.#currentGeneration(keyv, `${base}:v`);
+      const written = await keyv.set(
+        `${base}:e:${key}`,
+        generation + SEPARATOR + body,
+        Math.ceil(ttlSeconds * 1000),
+      );
+      if (written === false) throw new Error('the Keyv store did not write the entry');
+    });
+  }
+
+  delete(namespace: string, key: string): Promise<boolean> {
+    const base = this.#base(namespace);
+    return this.#run('delete', async (keyv) => {
+      const entryKey = `${base}:e:${key}`;
+      const [generation, stored] = (await keyv.getMany([`${base}:v`, entryKey])) as unknown[];
+      if (stored === undefined || stored === null) return false;
+      // An entry of an older generation is already gone as far as callers can tell.
+      const live = readEntry(stored, generation) !== undefined;
+      const removed = await keyv.delete(entryKey);
+      return live && removed;
+    });
+  }
+
+  clear(namespace: string): Promise<void> {
+    const base = this.#base(namespace);
+    return this.#run('clear', async (keyv) => {
+      const written = await keyv.set(`${base}:v`, newId());
+      if (written === false) throw new Error('the Keyv store did not write the namespace generation');
+    });
+  }
+
+  close(): Promise<void> {
+    if (this.#closing === undefined) {
+      this.#closed = true;
+      this.#closing = this.#disconnect();
+    }
+    return this.#closing;
+  }
+
+  // Escaping `%` and `}` keeps the namespace part unambiguous (it ends at the first `}`).
+  #base(namespace: string): string {
+    const escaped =
+      namespace.includes('%') || namespace.includes('}')
+        ? namespace.replaceAll('%', '%25').replaceAll('}', '%7D')
+        : namespace;
+    return `${this.#prefix}{${escaped}}`;
+  }
+
+  /**
+   * The namespace's generation, created when missing (first use, or evicted). A fresh random token,
+   * never a reset counter, so entries of a lost generation can never become valid again.
+   */
+  async #currentGeneration(keyv: Keyv, generationKey: string): Promise<string> {
+    const current: unknown = await keyv.get(generationKey);
+    if (typeof current === 'string') return current;
+    const created = newId();
+    const written = await keyv.set(generationKey, created);
+    if (written === false) throw new Error('the Keyv store did not write the namespace generation');
+    return created;
+  }
+
+  #run<T>(operation: Operation, work: (keyv: Keyv) => Promise<T>): Promise<T> {
+    if (this.#closed) {
+      this.#errors++;
+      return Promise.reject(new CacheStoreError(NAME, operation, 'closed', 'the store is closed'));
+    }
+    const pending = this.#keyv !== undefined ? work(this.#keyv) : this.#open().then(work);
+    const bounded = this.#timeoutMs > 0 ? withTimeout(pending, this.#timeoutMs, operation) : pending;
+    return bounded.catch((error: unknown) => {
+      this.#errors++;
+      throw error instanceof CacheStoreError
+        ? error
+        : new CacheStoreError(NAME, operation, 'unavailable', describe(error), { cause: error });
+    });
+  }
+
+  #open(): Promise<Keyv> {
+    this.#opening ??= this.#connectRedis().catch((error: unknown) => {
+      // Let the next operation try again from scratch.
+      this.#opening = undefined;
+      throw error;
+    });
+    return this.#opening;
+  }
+
+  async #connectRedis(): Promise<Keyv> {
+    const redis = await import('@keyv/redis');
+    const maxDelay = this.#reconnectMaxDelayMs;
+    const client = redis.createClient({
+      url: this.#redisUrl as string,
+      // Commands fail at once while disconnected instead of queueing until Redis is back: a cache
+      // that waits is worse than no cache.
+      disableOfflineQueue: true,
+      socket: { reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, maxDelay) },
+    });
+    const adapter = new redis.default(client, { throwOnErrors: true, throwOnConnectError: true });
+    const keyv = new Keyv(adapter, { useKeyPrefix: false, throwOnErrors: true });
+    // Errors reach callers as rejections; without a listener they would only be dropped anyway.
+    keyv.on('error', () => {});
+    this.#client = client as unknown as RedisClientHandle;
+    if (this.#closed) {
+      client.destroy();
+      throw new CacheStoreError(NAME, 'connect', 'closed', 'the store is closed');
+    }
+    // connect() keeps retrying (reconnectStrategy) until Redis answers; operations meanwhile give
+    // up after opTimeoutMs and this promise stays the one they wait on.
+    await client.connect();
+    this.#keyv = keyv;
+    return keyv;
+  }
+
+  async #disconnect(): Promise<void> {
+    const client = this.#client;
+    this.#keyv = undefined;
+    if (client === undefined || !client.isOpen) return;
+    if (client.isReady) {
+      // QUIT lets replies in flight arrive; bounded so a dying server cannot hold close() up.
+      const quit = client.close().catch(() => undefined);
+      await withTimeout(quit, Math.max(this.#timeoutMs, DEFAULT_TIMEOUT_MS), 'close').catch(() => undefined);
+    }
+    if (client.isOpen) client.destroy();
+  }
+}
+
+/** The wrapped value of a stored entry, or `undefined` when it is absent or of an older generation. */
+function readEntry(stored: unknown, generation: unknown): { readonly value: unknown } | undefined {
+  if (stored === undefined || stored === null || typeof generation !== 'string') return undefined;
+  if (typeof stored !== 'string') {
+    throw new CacheStoreError(
+      NAME,
+      'get',
+      'corrupt-entry',
+      `expected a string entry, found ${typeof stored}`,
+    );
+  }
+  const cut = generation.length;
+  if (stored.charCodeAt(cut) !== SEPARATOR_CODE || !stored.startsWith(generation)) return undefined;
+  if (stored.length === cut + 1) return { value: undefined };
+  try {
+    return { value: decodeJson(stored.slice(cut + 1)) };
+  } catch (error) {
+    throw new CacheStoreError(NAME, 'get', 'corrupt-entry', describe(error), { cause: error });
+  }
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number, operation: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new CacheStoreError(NAME, operation, 'timeout', `no answer within ${ms} ms`));
+    }, ms);
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
