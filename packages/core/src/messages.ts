@@ -15,18 +15,14 @@ interface MessageMeta {
 }
 
 /**
- * Base of commands, queries and events. Ids, timestamps and metadata live outside the message's
+ * Base of commands, queries and events. Every concrete message class declares its stable wire name
+ * as `static readonly messageType = 'exchange.PlaceOrder'` (class names change under minifiers).
+ * Ids, timestamps and metadata live outside the message's
  * own enumerable fields (so `{ ...message }` and the serialised payload hold only the fields the
  * message class declares) and the id is made on first use, which keeps creating and dispatching
  * an in-process message cheap.
  */
 export abstract class Message {
-  /**
-   * The stable wire name of the message class. Every class used with a bus declares one
-   * (`static readonly messageType = 'exchange.PlaceOrder'`): class names change under minifiers.
-   */
-  static readonly messageType?: string;
-
   declare private [META]: MessageMeta;
 
   constructor() {
