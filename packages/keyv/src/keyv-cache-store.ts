@@ -77,6 +77,7 @@ class KeyvBackedCacheStore implements KeyvCacheStore {
   readonly #redisUrl: string | undefined;
   readonly #reconnectMaxDelayMs: number;
   #keyv: Keyv | undefined;
+  #redisModule: Promise<typeof import('@keyv/redis')> | undefined;
   #opening: Promise<Keyv> | undefined;
   #client: RedisClientHandle | undefined;
   #closed = false;
@@ -111,6 +112,10 @@ class KeyvBackedCacheStore implements KeyvCacheStore {
       this.#timeoutMs = timeout ?? (inProcess ? 0 : DEFAULT_TIMEOUT_MS);
     } else {
       this.#timeoutMs = timeout ?? DEFAULT_TIMEOUT_MS;
+      // Loading the module is not connecting; doing it now keeps it out of the first operation's
+      // time budget.
+      this.#redisModule = import('@keyv/redis');
+      this.#redisModule.catch(() => {});
     }
   }
 
@@ -234,7 +239,8 @@ class KeyvBackedCacheStore implements KeyvCacheStore {
   }
 
   async #connectRedis(): Promise<Keyv> {
-    const redis = await import('@keyv/redis');
+    this.#redisModule ??= import('@keyv/redis');
+    const redis = await this.#redisModule;
     const maxDelay = this.#reconnectMaxDelayMs;
     const client = redis.createClient({
       url: this.#redisUrl as string,
@@ -245,6 +251,8 @@ class KeyvBackedCacheStore implements KeyvCacheStore {
     });
     const adapter = new redis.default(client, { throwOnErrors: true, throwOnConnectError: true });
     const keyv = new Keyv(adapter, { useKeyPrefix: false, throwOnErrors: true });
+    // Keyv hands its default namespace (`keyv`) to the adapter; keyPrefix already places our keys.
+    keyv.namespace = undefined;
     // Errors reach callers as rejections; without a listener they would only be dropped anyway.
     keyv.on('error', () => {});
     this.#client = client as unknown as RedisClientHandle;
