@@ -1,0 +1,6 @@
+export {
+  type BatchMessage,
+  type BullmqTransport,
+  type BullmqTransportOptions,
+  createBullmqTransport,
+} from './bullmq-transport';
