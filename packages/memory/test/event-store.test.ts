@@ -1,0 +1,72 @@
+import { ConcurrencyError, newId } from '@finaegis/core';
+import { describe, expect, test } from 'vitest';
+import { eventStoreContract } from '../../contract-tests/src/event-store-contract';
+import { MemoryCheckpointStore, MemoryEventStore } from '../src/event-store';
+
+eventStoreContract(
+  { describe, test, expect },
+  { name: 'memory', create: async () => new MemoryEventStore() },
+);
+
+const event = (type = 'test.Happened', data: Record<string, unknown> = {}) => ({
+  eventId: newId(),
+  type,
+  data,
+  metadata: {},
+  occurredAt: Date.now(),
+});
+
+describe('MemoryEventStore', () => {
+  test('headPosition follows the global position', async () => {
+    const store = new MemoryEventStore();
+    expect(await store.headPosition()).toBe(0);
+    await store.append('a', [event(), event()], { expectedVersion: 0 });
+    await store.append('b', [event()], { expectedVersion: 0 });
+    expect(await store.headPosition()).toBe(3);
+  });
+
+  test('stored events are copies: changing what was appended or read changes nothing', async () => {
+    const store = new MemoryEventStore();
+    const data = { list: [1, 2] };
+    await store.append('a', [event('test.A', data)], { expectedVersion: 0 });
+    data.list.push(3);
+    const [read] = await store.readStream('a');
+    expect(read?.data).toEqual({ list: [1, 2] });
+    const list = read!.data.list as number[];
+    expect(() => list.push(4)).toThrow(TypeError);
+  });
+
+  test('bad input is a clear error, not a corrupted stream', async () => {
+    const store = new MemoryEventStore();
+    await expect(store.append('', [event()], { expectedVersion: 0 })).rejects.toThrow(/streamId/);
+    await expect(
+      store.append('a', [{ ...event(), occurredAt: Number.NaN }], { expectedVersion: 0 }),
+    ).rejects.toThrow(/occurredAt/);
+    await expect(store.append('a', [event()], { expectedVersion: -1 })).rejects.toThrow(/expectedVersion/);
+    await expect(store.append('a', [event('test.A', { n: 1n })], { expectedVersion: 0 })).rejects.toThrow(
+      /JSON-compatible/,
+    );
+    expect(await store.streamVersion('a')).toBe(0);
+  });
+
+  test("an 'exists' conflict reports the stream", async () => {
+    const store = new MemoryEventStore();
+    const error = await store
+      .append('ghost', [event()], { expectedVersion: 'exists' })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConcurrencyError);
+    expect((error as ConcurrencyError).streamId).toBe('ghost');
+  });
+});
+
+describe('MemoryCheckpointStore', () => {
+  test('starts at 0 and keeps each projection apart', async () => {
+    const checkpoints = new MemoryCheckpointStore();
+    expect(await checkpoints.load('balances')).toBe(0);
+    await checkpoints.save('balances', 42);
+    await checkpoints.save('orders', 7);
+    expect(await checkpoints.load('balances')).toBe(42);
+    expect(await checkpoints.load('orders')).toBe(7);
+    await expect(checkpoints.save('balances', -1)).rejects.toThrow(RangeError);
+  });
+});
