@@ -340,17 +340,21 @@ class BullmqTransportImpl implements BullmqTransport {
     return redriven;
   }
 
+  /**
+   * With a group: that group's waiting, delayed, prioritised and in-flight jobs. Without: the
+   * deepest group (the messages not yet handled by every group). Both count the backlog.
+   */
   async depth(channel: string, options: { group?: string } = {}): Promise<number> {
     this.#assertOpen();
     assertChannel(channel);
     const groups = await this.#groupsFor(channel, options.group);
-    const counts = await Promise.all([
+    const [backlog = 0, ...perGroup] = await Promise.all([
       this.#queue(backlogQueueName(channel)).getJobCountByTypes(...DEPTH_STATES),
       ...groups.map((group) =>
         this.#queue(groupQueueName(channel, group)).getJobCountByTypes(...DEPTH_STATES),
       ),
     ]);
-    return counts.reduce((sum, count) => sum + count, 0);
+    return backlog + Math.max(0, ...perGroup);
   }
 
   close(): Promise<void> {

@@ -76,7 +76,7 @@ describe('bullmq transport', () => {
     );
     expect(await t.depth('batch', { group: 'a' })).toBe(25);
     expect(await t.depth('batch', { group: 'b' })).toBe(25);
-    expect(await t.depth('batch')).toBe(50);
+    expect(await t.depth('batch')).toBe(25);
   });
 
   test('a delayed message waits as a BullMQ delayed job, then is delivered', async () => {
