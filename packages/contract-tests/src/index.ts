@@ -1,0 +1,23 @@
+export {
+  type CacheStoreContractGroup,
+  type CacheStoreContractGroupName,
+  type CacheStoreHarness,
+  cacheStoreContract,
+} from './cache-store-contract';
+export {
+  EVENT_STORE_CONTRACT_GROUPS,
+  type EventStoreContractAssertion,
+  type EventStoreContractGroup,
+  type EventStoreContractHarness,
+  type EventStoreContractOptions,
+  type EventStoreContractRunner,
+  eventStoreContract,
+} from './event-store-contract';
+export { type ContractAssertion, type ContractRunner, waitFor } from './runner';
+export {
+  type TransportContractGroup,
+  type TransportContractGroupName,
+  type TransportHarness,
+  type TransportTolerances,
+  transportContract,
+} from './transport-contract';

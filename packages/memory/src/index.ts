@@ -1,0 +1,13 @@
+export {
+  createMemoryCacheStore,
+  MemoryCacheStore,
+  type MemoryCacheStoreOptions,
+} from './cache-store';
+export { createMemoryTransactionManager, MemoryTransactionManager } from './transaction-manager';
+export {
+  createMemoryTransport,
+  MemoryBroker,
+  type MemoryBrokerOptions,
+  MemoryTransport,
+  type MemoryTransportOptions,
+} from './transport';
