@@ -10,13 +10,13 @@ export type EventApplier<E extends DomainEvent> = (event: E) => void;
  * repository; `loadFromHistory` replays stored events through the same appliers, so state after a
  * replay is the state the live calls produced.
  *
- * Declare `static readonly aggregateType = 'exchange.Order'` (a stable name, like `messageType`).
+ * Declare `static override readonly aggregateType = 'exchange.Order'` (a stable name, like `messageType`).
  * For snapshots implement `snapshot()` (JSON-compatible state; dates and bigints are fine) and
  * `restore(state)`, and bump `static readonly snapshotSchemaVersion` when that shape changes.
  *
  * ```ts
  * class Account extends AggregateRoot<{ balance: string }> {
- *   static readonly aggregateType = 'bank.Account';
+ *   static override readonly aggregateType = 'bank.Account';
  *   balance = 0n;
  *   constructor(id: string) {
  *     super(id);
