@@ -219,7 +219,29 @@ class KeyvBackedCacheStore implements KeyvCacheStore {
       this.#errors++;
       return Promise.reject(new CacheStoreError(NAME, operation, 'closed', 'the store is closed'));
     }
-    const pending = this.#keyv !== undefined ? work(this.#keyv) : this.#open().then(work);
+    const keyv = this.#keyv;
+    if (keyv !== undefined) return this.#bounded(operation, work(keyv));
+    // First use of a Redis store: loading the client library is local work, left out of the time
+    // budget; connecting is not.
+    const loaded = this.#redisModule ?? Promise.resolve();
+    return loaded.then(
+      () => this.#bounded(operation, this.#open().then(work)),
+      (error: unknown) => {
+        this.#errors++;
+        throw new CacheStoreError(
+          NAME,
+          operation,
+          'unavailable',
+          `cannot load @keyv/redis (is it installed?)`,
+          {
+            cause: error,
+          },
+        );
+      },
+    );
+  }
+
+  #bounded<T>(operation: Operation, pending: Promise<T>): Promise<T> {
     const bounded = this.#timeoutMs > 0 ? withTimeout(pending, this.#timeoutMs, operation) : pending;
     return bounded.catch((error: unknown) => {
       this.#errors++;
@@ -239,8 +261,7 @@ class KeyvBackedCacheStore implements KeyvCacheStore {
   }
 
   async #connectRedis(): Promise<Keyv> {
-    this.#redisModule ??= import('@keyv/redis');
-    const redis = await this.#redisModule;
+    const redis = await (this.#redisModule ??= import('@keyv/redis'));
     const maxDelay = this.#reconnectMaxDelayMs;
     const client = redis.createClient({
       url: this.#redisUrl as string,
