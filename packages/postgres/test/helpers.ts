@@ -57,7 +57,7 @@ export class RecordingTransport implements Pick<Transport, 'name' | 'features' |
     orderingByKey: true,
     consumerGroups: false,
     deadLetter: false,
-    dedupe: false,
+    dedupe: true,
     persistent: false,
     depth: false,
   };

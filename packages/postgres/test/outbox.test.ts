@@ -1,0 +1,194 @@
+import { UnsupportedFeatureError } from '@finaegis/core';
+import { OutboxRelay, PostgresTransactionManager } from '@finaegis/postgres';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { freshSchema, message, RecordingTransport, waitUntil } from './helpers';
+
+let db: Awaited<ReturnType<typeof freshSchema>>;
+beforeAll(async () => {
+  db = await freshSchema(40);
+});
+afterAll(async () => {
+  await db?.drop();
+});
+const relays: OutboxRelay[] = [];
+afterEach(async () => {
+  for (const relay of relays.splice(0)) await relay.stop();
+  // Each test starts from an empty outbox.
+  await db.pool.query(`TRUNCATE "${db.schema}".outbox`);
+});
+
+function manager(): PostgresTransactionManager {
+  return new PostgresTransactionManager({ pool: db.pool, schema: db.schema });
+}
+
+function relay(
+  transport: RecordingTransport,
+  options: Partial<ConstructorParameters<typeof OutboxRelay>[0]> = {},
+) {
+  const r = new OutboxRelay({
+    pool: db.pool,
+    schema: db.schema,
+    transport,
+    backoff: { type: 'fixed', delayMs: 1 },
+    ...options,
+  });
+  relays.push(r);
+  return r;
+}
+
+async function enqueueMany(ids: string[], channel = 'events'): Promise<void> {
+  await manager().run(
+    async (tx) => {
+      for (const id of ids) await tx.enqueue!(channel, message(id, `body ${id} ✓`, `key-${id}`));
+    },
+    { timeoutMs: 10_000 },
+  );
+}
+
+describe('outbox', () => {
+  test('enqueued rows are sent after commit, in order, intact, and marked sent', async () => {
+    const transport = new RecordingTransport();
+    const r = relay(transport);
+    let enqueuedBeforeCommit = -1;
+    await manager().run(
+      async (tx) => {
+        await tx.enqueue!('commands', message('m1', 'one', 'k1'), { priority: 3, dedupeId: 'd1' });
+        await tx.enqueue!('commands', message('m2', 'two'), { key: 'override' });
+        await tx.enqueue!('events', message('m3', 'three'));
+        // Not visible to a relay before commit.
+        enqueuedBeforeCommit = await r.runOnce();
+      },
+      { timeoutMs: 10_000 },
+    );
+    expect(enqueuedBeforeCommit).toBe(0);
+    expect(await r.runOnce()).toBe(3);
+    expect(transport.sent.map((s) => [s.channel, s.message.id])).toEqual([
+      ['commands', 'm1'],
+      ['commands', 'm2'],
+      ['events', 'm3'],
+    ]);
+    expect(transport.sent[0]!.message).toEqual(message('m1', 'one', 'k1'));
+    expect(transport.sent[0]!.options).toEqual({ priority: 3, key: 'k1', dedupeId: 'd1' });
+    expect(transport.sent[1]!.options).toEqual({ key: 'override' });
+    expect(await r.pending()).toBe(0);
+    expect(await r.runOnce()).toBe(0);
+    expect(transport.sent).toHaveLength(3);
+  });
+
+  test('a rolled-back transaction enqueues nothing', async () => {
+    const transport = new RecordingTransport();
+    await expect(
+      manager().run(
+        async (tx) => {
+          await tx.enqueue!('events', message('gone'));
+          throw new Error('rollback');
+        },
+        { timeoutMs: 10_000 },
+      ),
+    ).rejects.toThrow('rollback');
+    expect(await relay(transport).runOnce()).toBe(0);
+    expect(transport.sent).toEqual([]);
+  });
+
+  test('a delay keeps only what is left of it when the row is relayed', async () => {
+    const transport = new RecordingTransport();
+    await manager().run(async (tx) => tx.enqueue!('commands', message('later'), { delayMs: 60_000 }), {
+      timeoutMs: 10_000,
+    });
+    await relay(transport).runOnce();
+    const delay = transport.sent[0]!.options!.delayMs!;
+    expect(delay).toBeGreaterThan(50_000);
+    expect(delay).toBeLessThanOrEqual(60_000);
+  });
+
+  test('failed sends are retried with backoff, and later rows of the channel wait their turn', async () => {
+    const transport = new RecordingTransport();
+    transport.failures = 2;
+    await enqueueMany(['a', 'b', 'c']);
+    const r = relay(transport, { backoff: { type: 'fixed', delayMs: 50 } });
+    expect(await r.runOnce()).toBe(0);
+    // In backoff: the head row is not due, so nothing of its channel goes out of order.
+    expect(await r.runOnce()).toBe(0);
+    await waitUntil(async () => (await r.runOnce()) > 0 || transport.sent.length > 0, 'retries to succeed');
+    while ((await r.pending()) > 0) await r.runOnce();
+    expect(transport.sent.map((s) => s.message.id)).toEqual(['a', 'b', 'c']);
+    const { rows } = await db.pool.query<{ attempts: number }>(
+      `SELECT attempts FROM "${db.schema}".outbox ORDER BY id`,
+    );
+    expect(rows.map((row) => row.attempts)).toEqual([2, 0, 0]);
+  });
+
+  test('a failing channel does not hold back another channel', async () => {
+    const transport = new RecordingTransport();
+    await enqueueMany(['x1'], 'broken');
+    await enqueueMany(['y1', 'y2'], 'fine');
+    transport.failures = 1;
+    expect(await relay(transport, { backoff: { type: 'fixed', delayMs: 60_000 } }).runOnce()).toBe(2);
+    expect(transport.sent.map((s) => s.message.id)).toEqual(['y1', 'y2']);
+  });
+
+  test('rows that keep failing, or fail for good, are set aside and can be retried', async () => {
+    const transport = new RecordingTransport();
+    transport.failures = 1;
+    transport.failWith = () => new UnsupportedFeatureError('recording', 'teleport');
+    await enqueueMany(['poison', 'fine']);
+    const r = relay(transport, { maxAttempts: 5 });
+    expect(await r.runOnce()).toBe(0);
+    expect(await r.runOnce()).toBe(1);
+    expect(transport.sent.map((s) => s.message.id)).toEqual(['fine']);
+    const failed = await r.failed();
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!.message.id).toBe('poison');
+    expect(failed[0]!.attempts).toBe(1);
+    expect(failed[0]!.lastError).toMatch(/UnsupportedFeatureError/);
+    expect(await r.retryFailed()).toBe(1);
+    expect(await r.runOnce()).toBe(1);
+    expect(transport.sent.map((s) => s.message.id)).toEqual(['fine', 'poison']);
+  });
+
+  test('several relays at once never send a row twice and together send every row', async () => {
+    const ids = Array.from({ length: 300 }, (_, i) => `r${i}`);
+    for (let i = 0; i < ids.length; i += 50) await enqueueMany(ids.slice(i, i + 50));
+    const transport = new RecordingTransport();
+    const group = Array.from({ length: 4 }, () => relay(transport, { batchSize: 7 }));
+    const perRelay = await Promise.all(
+      group.map(async (r) => {
+        let total = 0;
+        for (;;) {
+          const sent = await r.runOnce();
+          if (sent === 0 && (await r.pending()) === 0) return total;
+          total += sent;
+        }
+      }),
+    );
+    const sentIds = transport.sent.map((s) => s.message.id);
+    expect(sentIds).toHaveLength(ids.length);
+    expect(new Set(sentIds).size).toBe(ids.length);
+    expect(perRelay.reduce((a, b) => a + b, 0)).toBe(ids.length);
+    // The work really was shared.
+    expect(perRelay.filter((n) => n > 0).length).toBeGreaterThan(1);
+  });
+
+  test('a started relay wakes on NOTIFY and sends without waiting for its poll', async () => {
+    const transport = new RecordingTransport();
+    const r = relay(transport, { pollIntervalMs: 60_000 });
+    await r.start();
+    await r.start();
+    await enqueueMany(['n1', 'n2']);
+    await waitUntil(() => transport.sent.length === 2, 'the relay to send after NOTIFY');
+    expect(transport.sent.map((s) => s.message.id)).toEqual(['n1', 'n2']);
+    await r.stop();
+    await r.stop();
+    await enqueueMany(['after-stop']);
+    expect(transport.sent).toHaveLength(2);
+  });
+
+  test('a started relay without LISTEN polls', async () => {
+    const transport = new RecordingTransport();
+    const r = relay(transport, { pollIntervalMs: 20, listen: false });
+    await r.start();
+    await enqueueMany(['p1']);
+    await waitUntil(() => transport.sent.length === 1, 'the relay to poll');
+    expect(transport.sent[0]!.message.id).toBe('p1');
+  });
+});
