@@ -1,6 +1,7 @@
 export * from './buses';
 export * from './config';
 export * from './errors';
+export * from './event-sourcing';
 export { idTime, newId } from './ids';
 export {
   Command,
@@ -23,4 +24,3 @@ export {
   MessageRegistry,
 } from './serialization';
 export { type StandardSchemaV1Like, validateMessage } from './validation';
-export * from './event-sourcing';
