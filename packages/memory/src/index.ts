@@ -11,3 +11,4 @@ export {
   MemoryTransport,
   type MemoryTransportOptions,
 } from './transport';
+export * from './event-store';
