@@ -1,6 +1,6 @@
+import { eventStoreContract } from '@finaegis/contract-tests';
 import { ConcurrencyError, newId } from '@finaegis/core';
 import { describe, expect, test } from 'vitest';
-import { eventStoreContract } from '../../contract-tests/src/event-store-contract';
 import { MemoryCheckpointStore, MemoryEventStore } from '../src/event-store';
 
 eventStoreContract(
