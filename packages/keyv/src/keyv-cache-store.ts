@@ -80,6 +80,7 @@ class KeyvBackedCacheStore implements KeyvCacheStore {
   #redisModule: Promise<typeof import('@keyv/redis')> | undefined;
   #opening: Promise<Keyv> | undefined;
   #client: RedisClientHandle | undefined;
+  readonly #generationReads = new Map<string, Promise<string>>();
   #closed = false;
   #closing: Promise<void> | undefined;
   #hits = 0;
@@ -178,8 +179,10 @@ class KeyvBackedCacheStore implements KeyvCacheStore {
 
   clear(namespace: string): Promise<void> {
     const base = this.#base(namespace);
+    // A set that starts after this clear must not reuse a generation read that started before it.
+    this.#generationReads.delete(`${base}:v`);
     return this.#run('clear', async (keyv) => {
-      const written = await keyv.set(`${base}:v`, newId());
+      const written = await keyv.set(`${base}:v`, newId(), 0);
       if (written === false) throw new Error('the Keyv store did not write the namespace generation');
     });
   }
@@ -203,15 +206,26 @@ class KeyvBackedCacheStore implements KeyvCacheStore {
 
   /**
    * The namespace's generation, created when missing (first use, or evicted). A fresh random token,
-   * never a reset counter, so entries of a lost generation can never become valid again.
+   * never a reset counter, so entries of a lost generation can never become valid again. Concurrent
+   * sets in this process share one read (and one creation): otherwise a burst of first writes would
+   * each create a token and all but the last would tag their entries with a losing one.
    */
-  async #currentGeneration(keyv: Keyv, generationKey: string): Promise<string> {
-    const current: unknown = await keyv.get(generationKey);
-    if (typeof current === 'string') return current;
-    const created = newId();
-    const written = await keyv.set(generationKey, created);
-    if (written === false) throw new Error('the Keyv store did not write the namespace generation');
-    return created;
+  #currentGeneration(keyv: Keyv, generationKey: string): Promise<string> {
+    const inFlight = this.#generationReads.get(generationKey);
+    if (inFlight !== undefined) return inFlight;
+    const read = (async () => {
+      const current: unknown = await keyv.get(generationKey);
+      if (typeof current === 'string') return current;
+      const created = newId();
+      // ttl 0: never expire, whatever default TTL the Keyv instance has.
+      const written = await keyv.set(generationKey, created, 0);
+      if (written === false) throw new Error('the Keyv store did not write the namespace generation');
+      return created;
+    })().finally(() => {
+      if (this.#generationReads.get(generationKey) === read) this.#generationReads.delete(generationKey);
+    });
+    this.#generationReads.set(generationKey, read);
+    return read;
   }
 
   #run<T>(operation: Operation, work: (keyv: Keyv) => Promise<T>): Promise<T> {
