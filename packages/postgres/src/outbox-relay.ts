@@ -28,6 +28,13 @@ export interface OutboxRelayOptions extends PostgresConnectionOptions {
   readonly maxAttempts?: number;
   /** Wait before a failed row is tried again. Default exponential from 100 ms, at most 30 s. */
   readonly backoff?: BackoffPolicy;
+  /**
+   * `'channel'` (default): rows of one channel are sent in id order even with several relays
+   * running; a channel being sent by one relay is left alone by the others, so relays share the
+   * work channel by channel. `'none'`: relays share every row (`SKIP LOCKED`), faster with many
+   * relays, but a later row may overtake an earlier one of the same channel.
+   */
+  readonly ordering?: 'channel' | 'none';
   /** Hold one pooled connection to `LISTEN` for commits that enqueued rows. Default `true`. */
   readonly listen?: boolean;
   readonly logger?: Logger;
@@ -54,6 +61,7 @@ interface OutboxRow {
   options: { delayMs?: number; priority?: number; dedupeId?: string };
   attempts: number;
   due: boolean;
+  leased_elsewhere: boolean;
   delay_left_ms: string;
 }
 
@@ -65,10 +73,10 @@ function positive(key: string, value: number | undefined, fallback: number): num
 
 /**
  * Moves committed outbox rows to a transport, in id order per channel, with retries and backoff.
- * Several relays may run at once (in one or many processes): a short claiming transaction with
- * `FOR UPDATE SKIP LOCKED` leases each row to one relay, so no row is sent twice while its lease
- * lasts. Delivery is at-least-once: a relay that dies after sending but before marking the rows
- * sent leaves them to be sent again when the lease ends.
+ * Several relays may run at once (in one or many processes): a short claiming transaction
+ * (`FOR UPDATE`, or `FOR UPDATE SKIP LOCKED` with `ordering: 'none'`) leases each row to one relay,
+ * so no row is sent twice while its lease lasts. Delivery is at-least-once: a relay that dies
+ * after sending but before marking the rows sent leaves them to be sent again when the lease ends.
  */
 export class OutboxRelay {
   readonly id: string = newId();
@@ -80,6 +88,7 @@ export class OutboxRelay {
   readonly #maxAttempts: number;
   readonly #backoff: BackoffPolicy;
   readonly #listen: boolean;
+  readonly #ordering: 'channel' | 'none';
   readonly #logger: Logger;
   #running = false;
   #loop: Promise<void> | undefined;
@@ -98,6 +107,11 @@ export class OutboxRelay {
     this.#maxAttempts = Math.floor(positive('maxAttempts', options.maxAttempts, 10));
     this.#backoff = options.backoff ?? { type: 'exponential', delayMs: 100, maxDelayMs: 30_000 };
     this.#listen = options.listen ?? true;
+    const ordering = options.ordering ?? 'channel';
+    if (ordering !== 'channel' && ordering !== 'none') {
+      throw new ConfigError('ordering', ordering, "'channel' or 'none'");
+    }
+    this.#ordering = ordering;
     this.#logger = options.logger ?? silentLogger;
   }
 
@@ -108,11 +122,10 @@ export class OutboxRelay {
     const { q } = this.#conn;
     const sent: string[] = [];
     const released: string[] = [];
-    // A row that is not due or fails holds back the later rows of its channel: order per channel.
+    // A row that fails holds back the later rows of its channel: order per channel.
     const blocked = new Set<string>();
     for (const row of rows) {
-      if (blocked.has(row.channel) || !row.due) {
-        blocked.add(row.channel);
+      if (blocked.has(row.channel)) {
         released.push(row.id);
         continue;
       }
@@ -179,28 +192,44 @@ export class OutboxRelay {
     const client = await pool.connect();
     try {
       await client.query('BEGIN');
+      const ordered = this.#ordering === 'channel';
+      // Ordered: leased rows are read too (they hold back their channel), and a concurrent claim
+      // is waited for rather than skipped, so no relay can take a channel's later rows while
+      // another holds its earlier ones. Unordered: other relays' rows are simply passed over.
       const { rows } = await client.query<OutboxRow>(
         `SELECT id, channel, message_id, type, body, headers, key, options, attempts,
                 available_at <= now() AS due,
+                coalesce(lease_until >= now(), false) AS leased_elsewhere,
                 coalesce((options->>'delayMs')::bigint, 0)
                   - (extract(epoch FROM (now() - created_at)) * 1000)::bigint AS delay_left_ms
          FROM ${q}.outbox
-         WHERE sent_at IS NULL AND failed_at IS NULL AND (lease_until IS NULL OR lease_until < now())
+         WHERE sent_at IS NULL AND failed_at IS NULL
+           ${ordered ? '' : 'AND (lease_until IS NULL OR lease_until < now())'}
          ORDER BY id
          LIMIT $1
-         FOR UPDATE SKIP LOCKED`,
+         FOR UPDATE ${ordered ? '' : 'SKIP LOCKED'}`,
         [this.#batchSize],
       );
-      if (rows.length > 0) {
+      // A row that is not due (backoff) or is being sent by another relay holds back the later
+      // rows of its channel.
+      const blocked = new Set<string>();
+      const claimed = rows.filter((row) => {
+        if (blocked.has(row.channel) || !row.due || row.leased_elsewhere) {
+          blocked.add(row.channel);
+          return false;
+        }
+        return true;
+      });
+      if (claimed.length > 0) {
         await client.query(
           `UPDATE ${q}.outbox SET claimed_by = $2, lease_until = now() + $3 * interval '1 millisecond'
            WHERE id = ANY($1::bigint[])`,
-          [rows.map((r) => r.id), this.id, this.#leaseMs],
+          [claimed.map((r) => r.id), this.id, this.#leaseMs],
         );
       }
       await client.query('COMMIT');
       client.release();
-      return rows;
+      return claimed;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
       client.release(error instanceof Error ? error : true);

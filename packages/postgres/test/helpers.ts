@@ -4,6 +4,7 @@ import {
   type Transport,
   type TransportFeatures,
   type TransportMessage,
+  UnsupportedFeatureError,
 } from '@finaegis/core';
 import { DEFAULT_DATABASE_URL, migrate } from '@finaegis/postgres';
 import pg from 'pg';
@@ -49,7 +50,7 @@ export async function freshSchema(
 }
 
 /** A transport that records what it was sent (the relay's destination in tests). */
-export class RecordingTransport implements Pick<Transport, 'name' | 'features' | 'send'> {
+export class RecordingTransport implements Transport {
   readonly name = 'recording';
   readonly features: TransportFeatures = {
     delay: true,
@@ -74,6 +75,21 @@ export class RecordingTransport implements Pick<Transport, 'name' | 'features' |
     }
     this.sent.push({ channel, message, options });
   }
+
+  // The relay only sends; a test that needs consumers uses a real transport.
+  async consume(): Promise<never> {
+    throw new UnsupportedFeatureError(this.name, 'consume');
+  }
+  async deadLetters(): Promise<never> {
+    throw new UnsupportedFeatureError(this.name, 'deadLetter');
+  }
+  async redrive(): Promise<never> {
+    throw new UnsupportedFeatureError(this.name, 'deadLetter');
+  }
+  async depth(): Promise<never> {
+    throw new UnsupportedFeatureError(this.name, 'depth');
+  }
+  async close(): Promise<void> {}
 }
 
 export function message(id: string, body = `body-${id}`, key?: string): TransportMessage {

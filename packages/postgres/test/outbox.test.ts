@@ -146,11 +146,11 @@ describe('outbox', () => {
     expect(transport.sent.map((s) => s.message.id)).toEqual(['fine', 'poison']);
   });
 
-  test('several relays at once never send a row twice and together send every row', async () => {
+  test("several relays at once (ordering: 'none') never send a row twice and together send every row", async () => {
     const ids = Array.from({ length: 300 }, (_, i) => `r${i}`);
     for (let i = 0; i < ids.length; i += 50) await enqueueMany(ids.slice(i, i + 50));
     const transport = new RecordingTransport();
-    const group = Array.from({ length: 4 }, () => relay(transport, { batchSize: 7 }));
+    const group = Array.from({ length: 4 }, () => relay(transport, { batchSize: 7, ordering: 'none' }));
     const perRelay = await Promise.all(
       group.map(async (r) => {
         let total = 0;
@@ -167,6 +167,48 @@ describe('outbox', () => {
     expect(perRelay.reduce((a, b) => a + b, 0)).toBe(ids.length);
     // The work really was shared.
     expect(perRelay.filter((n) => n > 0).length).toBeGreaterThan(1);
+  });
+
+  test("several relays at once (ordering: 'channel') keep each channel in order and send once", async () => {
+    const channels = ['c0', 'c1', 'c2'];
+    for (let round = 0; round < 4; round++) {
+      await manager().run(
+        async (tx) => {
+          for (let i = 0; i < 30; i++) {
+            const channel = channels[i % channels.length]!;
+            await tx.enqueue!(channel, message(`${channel}-${round * 30 + i}`));
+          }
+        },
+        { timeoutMs: 10_000 },
+      );
+    }
+    const transport = new RecordingTransport();
+    const group = Array.from({ length: 4 }, () => relay(transport, { batchSize: 5 }));
+    await Promise.all(
+      group.map(async (r) => {
+        for (;;) {
+          const sent = await r.runOnce();
+          if (sent === 0 && (await r.pending()) === 0) return;
+          if (sent === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+      }),
+    );
+    const sentIds = transport.sent.map((s) => s.message.id);
+    expect(sentIds).toHaveLength(120);
+    expect(new Set(sentIds).size).toBe(120);
+    for (const channel of channels) {
+      const own = transport.sent
+        .filter((s) => s.channel === channel)
+        .map((s) => Number(s.message.id.split('-')[1]));
+      expect(own).toEqual([...own].sort((a, b) => a - b));
+      expect(own).toHaveLength(40);
+    }
+  });
+
+  test('bad relay options are typed errors', () => {
+    const transport = new RecordingTransport();
+    expect(() => relay(transport, { batchSize: 0 })).toThrow(/batchSize/);
+    expect(() => relay(transport, { ordering: 'random' as 'none' })).toThrow(/ordering/);
   });
 
   test('a started relay wakes on NOTIFY and sends without waiting for its poll', async () => {
