@@ -651,4 +651,29 @@ describe('Projector', () => {
     expect(await projector.rebuild()).toEqual({ applied: 4, position: 8 });
     expect(Object.fromEntries(model)).toEqual(before);
   });
+
+  test('running continuously, it reports a failure and recovers from it', async () => {
+    const store = await seeded();
+    const errors: unknown[] = [];
+    let failuresLeft = 1;
+    const seen: number[] = [];
+    const projection = new Projection('recovering').on(MoneyDeposited, (_event, { position }) => {
+      if (failuresLeft-- > 0) throw new Error('read model briefly down');
+      seen.push(position);
+    });
+    const projector = new Projector(projection, {
+      store,
+      checkpoints: new MemoryCheckpoints(),
+      registry: registry(),
+      pollIntervalMs: 1,
+      onError: (error) => errors.push(error),
+    });
+    projector.start();
+    for (let i = 0; i < 500 && seen.length < 4; i++) await new Promise((resolve) => setTimeout(resolve, 2));
+    await projector.stop();
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(ProjectionError);
+    expect(seen).toEqual([2, 4, 6, 8]);
+    expect(projector.running).toBe(false);
+  });
 });

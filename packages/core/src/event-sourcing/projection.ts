@@ -73,7 +73,10 @@ export interface ProjectorOptions {
   readonly batchSize?: number;
   /** Wait between polls once caught up, in `start()` mode. Default 200 ms. */
   readonly pollIntervalMs?: number;
-  /** Told about failures in `start()` mode (the projector keeps polling). Default: logged. */
+  /**
+   * Told about failures in `start()` mode. The projector keeps polling, waiting longer after each
+   * failure in a row (up to 30 s). Default: logged.
+   */
   readonly onError?: (error: unknown) => void;
   readonly logger?: Logger;
 }
@@ -170,7 +173,10 @@ export class Projector {
     this.#loop = this.#run();
   }
 
-  /** Ends a running catch-up after its current event and the polling loop; resolves when both are done. */
+  /**
+   * Ends a running catch-up after its current event and the polling loop; resolves when both are
+   * done. From inside a handler call it without awaiting (the handler's own run is what it waits for).
+   */
   async stop(): Promise<void> {
     this.#stopRequested = true;
     this.#wake?.();
@@ -188,15 +194,23 @@ export class Projector {
           projection: this.projection.name,
           error: error instanceof Error ? error.message : String(error),
         }));
+    let failures = 0;
     while (!this.#stopRequested) {
       try {
         await this.#exclusive(() => this.#catchUp(), true);
+        failures = 0;
       } catch (error) {
+        failures++;
         onError(error);
       }
       if (this.#stopRequested) break;
+      // A handler that keeps failing on the same event is retried ever more slowly (up to 30 s).
+      const wait =
+        failures === 0
+          ? this.#pollIntervalMs
+          : Math.min(30_000, Math.max(this.#pollIntervalMs, 10) * 2 ** (failures - 1));
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.#pollIntervalMs);
+        const timer = setTimeout(resolve, wait);
         this.#wake = () => {
           clearTimeout(timer);
           resolve();
