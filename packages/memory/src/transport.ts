@@ -525,7 +525,8 @@ export class MemoryTransport implements Transport {
     assertName('channel', channel);
     assertSendSupported(this, options);
     checkSendOptions(options);
-    this.broker.publish(channel, copyMessage(message), options);
+    const copy = copyMessage(message);
+    this.broker.publish(channel, options.key === undefined ? copy : { ...copy, key: options.key }, options);
   }
 
   async consume(channel: string, handler: MessageHandler, options: ConsumeOptions): Promise<Subscription> {
