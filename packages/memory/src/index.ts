@@ -3,6 +3,7 @@ export {
   MemoryCacheStore,
   type MemoryCacheStoreOptions,
 } from './cache-store';
+export * from './event-store';
 export { createMemoryTransactionManager, MemoryTransactionManager } from './transaction-manager';
 export {
   createMemoryTransport,
@@ -11,4 +12,3 @@ export {
   MemoryTransport,
   type MemoryTransportOptions,
 } from './transport';
-export * from './event-store';
