@@ -1,0 +1,1 @@
+export { createKafkaTransport, KafkaTransport, type KafkaTransportOptions } from './kafka-transport';
