@@ -71,6 +71,12 @@ export interface EventStore {
   /** All events in global order with `position > after` (default 0, the start), at most `limit`. */
   readAll(options?: { after?: number; limit?: number }): Promise<StoredEvent[]>;
 
+  /**
+   * The global position of the newest event (0 when empty). Optional: projections use it to
+   * report their lag cheaply, and scan forward from their checkpoint without it.
+   */
+  headPosition?(): Promise<number>;
+
   /** A stream's current version (0 when it has no events). */
   streamVersion(streamId: string): Promise<number>;
 
