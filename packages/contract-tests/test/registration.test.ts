@@ -1,0 +1,160 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import {
+  type ContractRunner,
+  cacheStoreContract,
+  type TransportHarness,
+  transportContract,
+} from '@finaegis/contract-tests';
+import type { TransportFeatures } from '@finaegis/core';
+import { afterEach, describe, expect, test, vi } from 'vitest';
+
+/** A runner that records what a suite registers instead of running it. */
+function recorder(): { runner: ContractRunner; names: string[]; timeouts: Array<number | undefined> } {
+  const names: string[] = [];
+  const timeouts: Array<number | undefined> = [];
+  const path: string[] = [];
+  const runner: ContractRunner = {
+    describe(name, body) {
+      path.push(name);
+      body();
+      path.pop();
+    },
+    test(name, _body, timeout) {
+      names.push([...path, name].join(' > '));
+      timeouts.push(timeout);
+    },
+    expect,
+  };
+  return { runner, names, timeouts };
+}
+
+const ALL_ON: TransportFeatures = {
+  delay: true,
+  priority: true,
+  orderingByKey: true,
+  consumerGroups: true,
+  deadLetter: true,
+  dedupe: true,
+  persistent: true,
+  depth: true,
+};
+
+function harness(features: Partial<TransportFeatures>): TransportHarness {
+  return {
+    name: 'fake',
+    features: { ...ALL_ON, ...features },
+    create: async () => {
+      throw new Error('not used: the recorder never runs a test');
+    },
+  };
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('transportContract registration', () => {
+  test('every group is exported on its own and the whole suite registers them all', () => {
+    const groups = [
+      'features',
+      'delivery',
+      'groups',
+      'ordering',
+      'retries',
+      'deadLetter',
+      'decoding',
+      'delay',
+      'priority',
+      'crash',
+      'close',
+      'dedupe',
+      'depth',
+    ] as const;
+    const whole = recorder();
+    vi.spyOn(console, 'info').mockImplementation(() => {});
+    transportContract(whole.runner, harness({}));
+    let sum = 0;
+    for (const group of groups) {
+      const alone = recorder();
+      transportContract[group](alone.runner, harness({}));
+      expect(alone.names.length).toBeGreaterThan(0);
+      sum += alone.names.length;
+    }
+    expect(whole.names).toHaveLength(sum);
+    expect(whole.names.every((name) => name.startsWith('fake transport contract > '))).toBe(true);
+    expect(new Set(whole.timeouts)).toEqual(new Set([120_000]));
+  });
+
+  test('tests of a feature declared off are not registered, and the suite says so', () => {
+    const info = vi.spyOn(console, 'info').mockImplementation(() => {});
+    const all = recorder();
+    transportContract(all.runner, harness({}));
+    const some = recorder();
+    transportContract(some.runner, harness({ priority: false, dedupe: false, orderingByKey: false }));
+    const missing = all.names.filter((name) => !some.names.includes(name));
+    expect(missing.some((name) => name.includes('highest priority first'))).toBe(true);
+    expect(missing.some((name) => name.includes('dedupe id sent twice'))).toBe(true);
+    expect(missing.some((name) => name.includes('same key'))).toBe(true);
+    expect(missing).toHaveLength(3);
+    // Declared off, the options must be refused instead: those tests appear.
+    const added = some.names.filter((name) => !all.names.includes(name));
+    expect(added.map((name) => name.split(' > ').at(-1))).toEqual([
+      'a send asking for priority, declared off, is refused with UnsupportedFeatureError',
+      'a send asking for dedupe, declared off, is refused with UnsupportedFeatureError',
+    ]);
+    const printed = info.mock.calls.map((call) => String(call[0]));
+    expect(printed).toContain(
+      '[@finaegis/contract-tests] fake transport: features declared off: priority, orderingByKey, dedupe (stress ×1)',
+    );
+    expect(printed.some((line) => line.includes('declares priority off; not registered'))).toBe(true);
+  });
+
+  test('a harness without crash() fails the crash test with a message saying so', async () => {
+    vi.spyOn(console, 'info').mockImplementation(() => {});
+    const bodies: Array<() => Promise<void>> = [];
+    const runner: ContractRunner = {
+      describe: (_name, body) => body(),
+      test: (_name, body) => void bodies.push(body),
+      expect,
+    };
+    transportContract.crash(runner, harness({}));
+    expect(bodies).toHaveLength(1);
+    await expect(bodies[0]!()).rejects.toThrow('the fake harness needs crash() for this test');
+  });
+});
+
+describe('cacheStoreContract registration', () => {
+  test('groups run alone or together', () => {
+    vi.spyOn(console, 'info').mockImplementation(() => {});
+    const whole = recorder();
+    cacheStoreContract(whole.runner, { name: 'x', create: async () => Promise.reject(new Error('unused')) });
+    let sum = 0;
+    for (const group of ['basics', 'values', 'ttl', 'namespaces', 'concurrency'] as const) {
+      const alone = recorder();
+      cacheStoreContract[group](alone.runner, {
+        name: 'x',
+        create: async () => Promise.reject(new Error('unused')),
+      });
+      sum += alone.names.length;
+    }
+    expect(whole.names).toHaveLength(sum);
+    expect(sum).toBeGreaterThanOrEqual(15);
+  });
+});
+
+describe('README', () => {
+  test('shows the example test file as it is', () => {
+    const dir = resolve(import.meta.dirname, '..');
+    const readme = readFileSync(resolve(dir, 'README.md'), 'utf8');
+    const example = readFileSync(resolve(dir, 'test/readme-example.test.ts'), 'utf8');
+    expect(readme).toContain(`\`\`\`ts\n${example}\`\`\``);
+  });
+
+  test("shows @finaegis/memory's transport harness as it is", () => {
+    const dir = resolve(import.meta.dirname, '..');
+    const readme = readFileSync(resolve(dir, 'README.md'), 'utf8');
+    const harnessFile = readFileSync(resolve(dir, '../memory/test/contract.test.ts'), 'utf8');
+    expect(readme).toContain(`\`\`\`ts\n${harnessFile}\`\`\``);
+  });
+});
