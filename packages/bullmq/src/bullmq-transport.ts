@@ -134,8 +134,24 @@ function rawText(data: unknown): string {
   return typeof data === 'string' ? data : (JSON.stringify(data) ?? '');
 }
 
-/** Job data is the TransportMessage itself (readable in BullMQ tools); a string is read as its JSON text. */
+function isTransportMessage(value: unknown): value is TransportMessage {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const v = value as Record<string, unknown>;
+  if (typeof v.id !== 'string' || typeof v.type !== 'string' || typeof v.body !== 'string') return false;
+  if (v.key !== undefined && typeof v.key !== 'string') return false;
+  if (typeof v.headers !== 'object' || v.headers === null) return false;
+  for (const header of Object.values(v.headers)) if (typeof header !== 'string') return false;
+  return true;
+}
+
+/**
+ * Job data is the TransportMessage itself (readable in BullMQ tools); a string is read as its JSON
+ * text. The object check is the same as `decodeTransportMessage`'s, without printing and parsing
+ * the data again on the hot path; anything it rejects goes through `decodeTransportMessage` for
+ * the error.
+ */
 function decodeJobData(data: unknown): TransportMessage {
+  if (typeof data !== 'string' && isTransportMessage(data)) return data;
   return decodeTransportMessage(rawText(data));
 }
 
