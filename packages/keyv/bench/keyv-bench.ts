@@ -10,6 +10,7 @@
 import { type Cqrs, createCqrs, defineConfig, Query, silentLogger } from '@finaegis/core';
 import { createKeyvCacheStore, type KeyvCacheStore } from '@finaegis/keyv';
 import { createKeyv } from '@keyv/redis';
+import { Redis } from 'ioredis';
 import { Keyv } from 'keyv';
 import { Bench } from 'tinybench';
 
@@ -93,9 +94,27 @@ async function backend(name: 'memory' | 'redis'): Promise<Backend> {
       await store.clear(app.queryBus.namespaceOf(GetDepth));
       await app.close();
       await store.close();
-      if (name === 'redis') await raw.disconnect();
+      if (name === 'redis') {
+        await raw.disconnect();
+        await deleteKeys(prefix);
+      }
     },
   };
+}
+
+/** Generation keys never expire, so a bench run removes what it wrote (a bench may scan; the store never does). */
+async function deleteKeys(prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
 }
 
 function median(values: readonly number[]): number {
