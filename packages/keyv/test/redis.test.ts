@@ -43,10 +43,10 @@ describe('keyv cache store on Redis', () => {
   test('entries carry the TTL in Redis and expire', async () => {
     const prefix = uniquePrefix('ttl');
     const store = open('ttl', prefix);
-    await store.set('q', 'k', 'v', 0.2);
+    await store.set('q', 'k', 'v', 1);
     const [entryKey] = (await keysUnder(prefix)).filter((key) => key.includes(':e:'));
     expect(entryKey).toBeDefined();
-    await sleep(300);
+    await sleep(1300);
     expect(await store.get('q', 'k')).toBeUndefined();
     // Redis removed it itself: nothing is left behind for a scan to find.
     expect((await keysUnder(prefix)).filter((key) => key.includes(':e:'))).toEqual([]);

@@ -95,9 +95,9 @@ describe('two processes sharing the Redis-backed cache', () => {
       value: { bids: [['100.00', '1']], at },
     });
 
-    await peer.call('set', { namespace: 'query:test.Depth', key: 'ETH/USD', value: null, ttl: 1 });
+    await peer.call('set', { namespace: 'query:test.Depth', key: 'ETH/USD', value: null, ttl: 2 });
     expect(await store.get('query:test.Depth', 'ETH/USD')).toEqual({ value: null });
-    await sleep(1200);
+    await sleep(2300);
     expect(await store.get('query:test.Depth', 'ETH/USD')).toBeUndefined();
   }, 60_000);
 
