@@ -1,0 +1,245 @@
+import {
+  type CacheStore,
+  type Cqrs,
+  createCqrs,
+  currentUnitOfWork,
+  type DomainEvent,
+  type EventInit,
+  type EventStore,
+  type Logger,
+  type Message,
+  type MessageClass,
+  type Middleware,
+  type TransactionManager,
+  type Transport,
+} from '@finaegis/core';
+import {
+  MemoryCacheStore,
+  MemoryEventStore,
+  MemoryTransactionManager,
+  MemoryTransport,
+} from '@finaegis/memory';
+import { DEMO_ACCOUNTS, type DemoConfig, SEED_BALANCES } from './config/domain';
+import { ExchangeEngine } from './domain/engine';
+import {
+  CancelOrderCommand,
+  DepositCommand,
+  EXCHANGE_MESSAGES,
+  GetBalancesQuery,
+  GetOrderBookQuery,
+  GetOrderQuery,
+  OrderAddedToBook,
+  OrderCancelled,
+  OrderMatched,
+  OrderPlaced,
+  OrderRemovedFromBook,
+  PlaceOrderCommand,
+} from './domain/messages';
+
+/** The adapters picked by configuration, each closed by `cqrs.close()` or `ExchangeApp.close()`. */
+export interface Adapters {
+  readonly transport: Transport;
+  readonly cache: CacheStore;
+  readonly eventStore: EventStore;
+  readonly transactionManager: TransactionManager;
+}
+
+/** What the demo's processes share: the buses, the engine and some counters. */
+export interface ExchangeApp {
+  readonly config: DemoConfig;
+  readonly cqrs: Cqrs;
+  readonly engine: ExchangeEngine;
+  readonly adapters: Adapters;
+  /** Counted by event subscribers in this process. */
+  readonly stats: { ordersPlaced: number; trades: number };
+  /** Accounts by bearer token. */
+  readonly tokens: ReadonlyMap<string, string>;
+  /** Deposits the demo accounts' starting balances, once (deposit ids make it idempotent). */
+  seed(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface CreateAppOptions {
+  readonly logger?: Logger;
+  /** Bus middleware (the CLI adds the logging middleware at LOG_LEVEL=info). */
+  readonly middleware?: readonly Middleware[];
+  /** Adapters to use instead of the configured ones (tests). */
+  readonly adapters?: Partial<Adapters>;
+}
+
+/**
+ * Builds the adapters named by the configuration. The broker and database adapters are loaded only
+ * when configured, so the embedded (memory) demo needs nothing else installed or running.
+ */
+export async function createAdapters(config: DemoConfig): Promise<Adapters> {
+  const domain = config.domain;
+  const opened: { close(): Promise<void> }[] = [];
+  try {
+    let transport: Transport;
+    if (domain.queueConnection === 'bullmq') {
+      const { createBullmqTransport } = await import('@finaegis/bullmq');
+      transport = createBullmqTransport({ url: domain.redisUrl, prefix: `${config.stream}-bull` });
+    } else if (domain.queueConnection === 'kafka') {
+      throw new Error(
+        '[finaegis-demo] QUEUE_CONNECTION=kafka: the Kafka transport is not wired into the demo yet; use memory or bullmq',
+      );
+    } else {
+      transport = new MemoryTransport();
+    }
+    opened.push(transport);
+
+    let cache: CacheStore;
+    if (domain.cacheDriver === 'redis') {
+      const { createKeyvCacheStore } = await import('@finaegis/keyv');
+      cache = createKeyvCacheStore({ redisUrl: domain.redisUrl, keyPrefix: `${config.stream}-cache` });
+    } else {
+      cache = new MemoryCacheStore();
+    }
+    opened.push(cache);
+
+    let eventStore: EventStore;
+    let transactionManager: TransactionManager;
+    if (domain.eventStore === 'postgres') {
+      const postgres = await import('@finaegis/postgres');
+      await postgres.migrate({ connectionString: domain.databaseUrl });
+      eventStore = new postgres.PostgresEventStore({ connectionString: domain.databaseUrl });
+      opened.push(eventStore);
+      transactionManager = new postgres.PostgresTransactionManager({ connectionString: domain.databaseUrl });
+    } else {
+      eventStore = new MemoryEventStore();
+      opened.push(eventStore);
+      transactionManager = new MemoryTransactionManager();
+    }
+    return { transport, cache, eventStore, transactionManager };
+  } catch (error) {
+    await Promise.allSettled(opened.map((adapter) => adapter.close()));
+    throw error;
+  }
+}
+
+/** Correlation and causation of the events a command causes. */
+function eventInit(command: Message): EventInit {
+  const correlationId = command.metadata.correlationId;
+  return {
+    correlationId: typeof correlationId === 'string' ? correlationId : command.messageId,
+    causationId: command.messageId,
+  };
+}
+
+/** Composes the exchange: adapters from config, the three buses, handlers and subscribers. */
+export async function createExchangeApp(
+  config: DemoConfig,
+  options: CreateAppOptions = {},
+): Promise<ExchangeApp> {
+  const configured = options.adapters;
+  const adapters =
+    configured?.transport && configured.cache && configured.eventStore && configured.transactionManager
+      ? (configured as Adapters)
+      : { ...(await createAdapters(config)), ...configured };
+  const cqrs = createCqrs({
+    config: config.domain,
+    transport: adapters.transport,
+    cache: adapters.cache,
+    transactionManager: adapters.transactionManager,
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+    ...(options.middleware === undefined ? {} : { middleware: options.middleware }),
+  });
+  cqrs.registry.register(...EXCHANGE_MESSAGES);
+  const engine = new ExchangeEngine({
+    store: adapters.eventStore,
+    registry: cqrs.registry,
+    streamId: config.stream,
+    // Inside a unit of work (an HTTP request, a worker's message) the events leave when it ends.
+    publish: async (events: readonly DomainEvent[]) => {
+      if (currentUnitOfWork() !== undefined) for (const event of events) cqrs.eventBus.record(event);
+      else await cqrs.eventBus.publishMultiple(events);
+    },
+  });
+
+  const { commandBus, queryBus, eventBus } = cqrs;
+  commandBus.register(PlaceOrderCommand, (command) =>
+    engine.execute((exchange) => exchange.placeOrder(command, eventInit(command))),
+  );
+  commandBus.register(CancelOrderCommand, (command) =>
+    engine.execute((exchange) => exchange.cancelOrder(command, eventInit(command))),
+  );
+  commandBus.register(DepositCommand, (command) =>
+    engine.execute((exchange) => exchange.deposit(command, eventInit(command))),
+  );
+  queryBus.register(GetOrderBookQuery, (query) =>
+    engine.read((exchange) => exchange.orderBook(query.pair, query.depth)),
+  );
+  queryBus.register(GetOrderQuery, (query) =>
+    engine.read((exchange) => {
+      const order = exchange.order(query.orderId);
+      return order === undefined || order.accountId !== query.accountId ? null : order;
+    }),
+  );
+  queryBus.register(GetBalancesQuery, (query) =>
+    engine.read((exchange) => exchange.balances(query.accountId)),
+  );
+
+  const stats = { ordersPlaced: 0, trades: 0 };
+  // The cached order book must go first: later subscribers (and the next request) read the book.
+  const invalidateBook = async () => queryBus.invalidateType(GetOrderBookQuery);
+  const bookChanges: MessageClass<DomainEvent>[] = [
+    OrderAddedToBook,
+    OrderRemovedFromBook,
+    OrderMatched,
+    OrderCancelled,
+  ];
+  for (const eventClass of bookChanges) {
+    eventBus.subscribe(eventClass, invalidateBook, { priority: 10, name: 'invalidate order book cache' });
+  }
+  eventBus.subscribe(
+    OrderPlaced,
+    () => {
+      stats.ordersPlaced += 1;
+    },
+    { priority: 5, name: 'count placed orders' },
+  );
+  eventBus.subscribe(
+    OrderPlaced,
+    (event) =>
+      cqrs.logger.debug('Order placed', {
+        orderId: event.orderId,
+        pair: event.pair,
+        correlationId: event.correlationId,
+      }),
+    { priority: 1, name: 'log placed orders' },
+  );
+  eventBus.subscribe(
+    OrderMatched,
+    () => {
+      stats.trades += 1;
+    },
+    { priority: 5, name: 'count trades' },
+  );
+
+  const tokens = new Map(DEMO_ACCOUNTS.map((account) => [account.token, account.accountId]));
+  let closing: Promise<void> | undefined;
+  return {
+    config,
+    cqrs,
+    engine,
+    adapters,
+    stats,
+    tokens,
+    async seed() {
+      for (const account of DEMO_ACCOUNTS) {
+        for (const [asset, amount] of Object.entries(SEED_BALANCES)) {
+          await commandBus.dispatch(
+            new DepositCommand(`seed-${account.accountId}-${asset}`, account.accountId, asset, amount),
+          );
+        }
+      }
+    },
+    close() {
+      closing ??= (async () => {
+        await cqrs.close();
+        await adapters.eventStore.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,186 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, consoleLogger, type Logger, loggingMiddleware } from '@finaegis/core';
+import type { FastifyInstance } from 'fastify';
+import { createExchangeApp, type ExchangeApp } from './app';
+import { type DemoConfig, demoConfigFromEnv, MARKETS } from './config/domain';
+import { buildServer } from './http/server';
+import { formatLoadResult, runLoad } from './load';
+
+const USAGE = `Usage: finaegis-demo [command] [options]
+
+Commands:
+  start (default)  API, web page and a worker in one process, seeded demo accounts
+  api              the HTTP API and web page only (async orders wait for a worker)
+  worker           a worker: handles async commands and events (run any number)
+  load             sends orders to a running API and prints throughput and latency
+                   --orders N (1000) --concurrency C (20) --url URL (http://127.0.0.1:$PORT)
+                   --pair BTC/USD --async (through POST /orders?async=1)
+
+Configuration (environment): QUEUE_CONNECTION=memory|bullmq|kafka, CACHE_DRIVER=memory|redis,
+EVENT_STORE=memory|postgres, DOMAIN_ENABLE_HANDLERS, REDIS_URL, KAFKA_BROKERS, DATABASE_URL,
+PORT (3000), HOST (127.0.0.1), WORKER_CONCURRENCY (4), ORDER_BOOK_TTL (5 s), EXCHANGE_STREAM,
+LOG_LEVEL=error|warn|info|debug (warn; info prints the guide's "Command dispatched" lines).
+`;
+
+const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+type Level = (typeof LEVELS)[number];
+
+function makeLogger(env: NodeJS.ProcessEnv): { logger: Logger; level: Level } {
+  const raw = (env.LOG_LEVEL ?? 'warn').trim().toLowerCase() || 'warn';
+  if (!(LEVELS as readonly string[]).includes(raw))
+    throw new ConfigError('LOG_LEVEL', env.LOG_LEVEL, LEVELS.join(', '));
+  const level = raw as Level;
+  const base = consoleLogger();
+  const at = LEVELS.indexOf(level);
+  const quiet = () => {};
+  return {
+    level,
+    logger: {
+      debug: at <= 0 ? base.debug : quiet,
+      info: at <= 1 ? base.info : quiet,
+      warn: at <= 2 ? base.warn : quiet,
+      error: base.error,
+    },
+  };
+}
+
+interface Running {
+  readonly app: ExchangeApp;
+  readonly server?: FastifyInstance;
+  readonly url?: string;
+}
+
+async function boot(
+  config: DemoConfig,
+  logger: Logger,
+  level: Level,
+  parts: { api: boolean; worker: boolean },
+): Promise<Running> {
+  const app = await createExchangeApp(config, {
+    logger,
+    ...(LEVELS.indexOf(level) <= 1 ? { middleware: [loggingMiddleware(logger)] } : {}),
+  });
+  try {
+    if (parts.api) await app.seed();
+    if (parts.worker) {
+      await app.cqrs.startWorker({ group: 'exchange-workers', concurrency: config.workerConcurrency });
+    }
+    if (!parts.api) return { app };
+    const server = await buildServer(app);
+    const address = await server.listen({ port: config.port, host: config.host });
+    const url = `${address.replace('[::1]', 'localhost')}/`;
+    return { app, server, url };
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+}
+
+function onShutdown(running: Running): void {
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`${signal}: stopping\n`);
+    try {
+      await running.server?.close();
+      await running.app.close();
+    } finally {
+      process.exit(0);
+    }
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+function describe(config: DemoConfig): string {
+  const d = config.domain;
+  return `queue ${d.queueConnection}, cache ${d.cacheDriver}, event store ${d.eventStore}`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      orders: { type: 'string' },
+      concurrency: { type: 'string' },
+      url: { type: 'string' },
+      pair: { type: 'string' },
+      async: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const command = positionals[0] ?? 'start';
+  if (values.help === true || command === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const config = demoConfigFromEnv();
+  const { logger, level } = makeLogger(process.env);
+
+  switch (command) {
+    case 'start': {
+      const running = await boot(config, logger, level, { api: true, worker: true });
+      onShutdown(running);
+      process.stdout.write(`FinAegis exchange demo (${describe(config)})\n`);
+      process.stdout.write(
+        `Open ${running.url} — demo tokens: demo-alice, demo-bob, demo-carol. Ctrl+C stops.\n`,
+      );
+      return -1;
+    }
+    case 'api': {
+      const running = await boot(config, logger, level, { api: true, worker: false });
+      onShutdown(running);
+      if (config.domain.queueConnection === 'memory') {
+        logger.warn(
+          'QUEUE_CONNECTION=memory: async orders are only handled by a worker in this process; use start',
+        );
+      }
+      process.stdout.write(`FinAegis exchange API listening on ${running.url} (${describe(config)})\n`);
+      return -1;
+    }
+    case 'worker': {
+      const running = await boot(config, logger, level, { api: false, worker: true });
+      onShutdown(running);
+      process.stdout.write(`FinAegis exchange worker ready (pid ${process.pid}, ${describe(config)})\n`);
+      return -1;
+    }
+    case 'load': {
+      const orders = Number(values.orders ?? '1000');
+      const concurrency = Number(values.concurrency ?? '20');
+      if (!Number.isInteger(orders) || orders < 1)
+        throw new ConfigError('--orders', values.orders, 'a positive integer');
+      if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000)
+        throw new ConfigError('--concurrency', values.concurrency, 'an integer from 1 to 1000');
+      const pair = values.pair ?? 'BTC/USD';
+      if (!MARKETS.some((m) => m.pair === pair))
+        throw new ConfigError('--pair', pair, MARKETS.map((m) => m.pair).join(', '));
+      const url = values.url ?? `http://127.0.0.1:${config.port}`;
+      const result = await runLoad({
+        url,
+        orders,
+        concurrency,
+        pair,
+        async: values.async === true,
+        progress: process.stderr,
+      });
+      process.stdout.write(`${formatLoadResult(result)}\n`);
+      return result.failed === 0 ? 0 : 1;
+    }
+    default:
+      process.stderr.write(`Unknown command ${JSON.stringify(command)}.\n\n${USAGE}`);
+      return 1;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`finaegis-demo: ${message}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,86 @@
+import { ConfigError, configFromEnv, type DomainConfig } from '@finaegis/core';
+
+/**
+ * The guide's `config/domain.php`, for the exchange demo: the bus settings come from
+ * `configFromEnv()` (DOMAIN_ENABLE_HANDLERS, QUEUE_CONNECTION, CACHE_DRIVER, EVENT_STORE, REDIS_URL,
+ * KAFKA_BROKERS, DATABASE_URL), the exchange's own settings are below.
+ */
+export interface DemoConfig {
+  readonly domain: DomainConfig;
+  /** HTTP port of the API and web page (PORT, default 3000). */
+  readonly port: number;
+  /** HTTP host (HOST, default 127.0.0.1). */
+  readonly host: string;
+  /** Messages a worker handles at once per channel (WORKER_CONCURRENCY, default 4). */
+  readonly workerConcurrency: number;
+  /** Seconds the cached order book lives when no event invalidates it first. */
+  readonly orderBookTtl: number;
+  /** Event stream holding the exchange (EXCHANGE_STREAM, default `exchange-main`). */
+  readonly stream: string;
+}
+
+export interface MarketConfig {
+  readonly pair: string;
+  readonly base: string;
+  readonly quote: string;
+  /** Smallest order amount, in the base asset. */
+  readonly minAmount: string;
+}
+
+export const ASSETS = ['BTC', 'ETH', 'USD'] as const;
+
+export const MARKETS: readonly MarketConfig[] = [
+  { pair: 'BTC/USD', base: 'BTC', quote: 'USD', minAmount: '0.0001' },
+  { pair: 'ETH/USD', base: 'ETH', quote: 'USD', minAmount: '0.001' },
+];
+
+/** Maker and taker fees as fractions, taken from what each side receives. */
+export const FEES = { maker: '0.001', taker: '0.002' } as const;
+
+/** Demo bearer tokens and the accounts they stand for (identity never comes from a body). */
+export const DEMO_ACCOUNTS: ReadonlyArray<{ token: string; accountId: string; name: string }> = [
+  { token: 'demo-alice', accountId: 'acct-alice', name: 'Alice' },
+  { token: 'demo-bob', accountId: 'acct-bob', name: 'Bob' },
+  { token: 'demo-carol', accountId: 'acct-carol', name: 'Carol' },
+];
+
+/** What every seeded account starts with. */
+export const SEED_BALANCES: Readonly<Record<string, string>> = { USD: '1000000', BTC: '50', ETH: '500' };
+
+function integerEnv(
+  env: Readonly<Record<string, string | undefined>>,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(name, raw, `an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+/**
+ * Reads the whole demo configuration from the environment.
+ * @throws ConfigError naming the variable, its value and what is allowed.
+ */
+export function demoConfigFromEnv(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): DemoConfig {
+  const domain = configFromEnv(env);
+  const stream = env.EXCHANGE_STREAM?.trim() || 'exchange-main';
+  if (!/^[A-Za-z0-9._-]{1,100}$/.test(stream)) {
+    throw new ConfigError('EXCHANGE_STREAM', stream, 'a stream name of letters, digits, ".", "_" or "-"');
+  }
+  return {
+    domain,
+    port: integerEnv(env, 'PORT', 3000, 0, 65_535),
+    host: env.HOST?.trim() || '127.0.0.1',
+    workerConcurrency: integerEnv(env, 'WORKER_CONCURRENCY', 4, 1, 64),
+    orderBookTtl: integerEnv(env, 'ORDER_BOOK_TTL', 5, 1, 3600),
+    stream,
+  };
+}

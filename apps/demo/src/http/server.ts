@@ -1,0 +1,241 @@
+import { CommandValidationError, type FieldErrors, HandlerNotFoundError, newId } from '@finaegis/core';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { ExchangeApp } from '../app';
+import { DEMO_ACCOUNTS, MARKETS } from '../config/domain';
+import { OrderNotCancellableError } from '../domain/errors/order-not-cancellable-error';
+import { OrderNotFoundError } from '../domain/errors/order-not-found-error';
+import {
+  CancelOrderCommand,
+  DepositCommand,
+  GetBalancesQuery,
+  GetOrderBookQuery,
+  GetOrderQuery,
+  type OrderType,
+  PlaceOrderCommand,
+  type Side,
+} from '../domain/messages';
+import { renderPage } from '../web/page';
+
+/** Largest request body accepted; bigger ones get 413. */
+export const BODY_LIMIT = 16 * 1024;
+const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    correlationId: string;
+  }
+}
+
+export interface ServerOptions {
+  /** Fastify's logger (default off: the buses log). */
+  readonly logger?: boolean;
+}
+
+/** The first error in a `cause` chain that is one of ours, or the error itself. */
+function rootCause(error: unknown): unknown {
+  let current = error;
+  for (let depth = 0; depth < 5; depth++) {
+    if (
+      current instanceof CommandValidationError ||
+      current instanceof OrderNotFoundError ||
+      current instanceof OrderNotCancellableError ||
+      current instanceof HandlerNotFoundError
+    )
+      return current;
+    if (!(current instanceof Error) || current.cause === undefined) return error;
+    current = current.cause;
+  }
+  return error;
+}
+
+function text(value: unknown): string {
+  return typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value);
+}
+
+/** A body field that must be a string; anything else (a JSON number included) stays visible as wrong. */
+function field(body: Record<string, unknown>, name: string): string {
+  const value = body[name];
+  // Numbers are refused rather than converted: 0.1 as a JSON number is already a float.
+  return typeof value === 'string'
+    ? value.trim()
+    : value === undefined || value === null
+      ? ''
+      : `\u0000${typeof value}`;
+}
+
+function objectBody(request: FastifyRequest): Record<string, unknown> {
+  const body = request.body;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new CommandValidationError('request', { _: ['the body must be a JSON object'] });
+  }
+  return body as Record<string, unknown>;
+}
+
+/**
+ * The HTTP API and the web page. Identity comes from `Authorization: Bearer <token>` only; the
+ * `X-Correlation-ID` header (or a new id) goes onto the commands and so onto their events.
+ */
+export async function buildServer(app: ExchangeApp, options: ServerOptions = {}): Promise<FastifyInstance> {
+  const server = Fastify({ logger: options.logger ?? false, bodyLimit: BODY_LIMIT });
+  const { commandBus, queryBus } = app.cqrs;
+
+  server.decorateRequest('correlationId', '');
+  server.addHook('onRequest', async (request, reply) => {
+    const given = request.headers['x-correlation-id'];
+    request.correlationId = typeof given === 'string' && CORRELATION_ID.test(given) ? given : newId();
+    reply.header('x-correlation-id', request.correlationId);
+  });
+
+  server.setErrorHandler((error, request, reply) => {
+    const cause = rootCause(error);
+    if (cause instanceof CommandValidationError) {
+      return reply.code(422).send({ error: 'validation failed', fields: publicFields(cause.fields) });
+    }
+    if (cause instanceof OrderNotFoundError) return reply.code(404).send({ error: cause.message });
+    if (cause instanceof OrderNotCancellableError) {
+      return reply.code(409).send({ error: cause.message, status: cause.status });
+    }
+    if (cause instanceof HandlerNotFoundError) return reply.code(503).send({ error: cause.message });
+    const status = (error as { statusCode?: unknown }).statusCode;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      return reply.code(status).send({ error: (error as Error).message });
+    }
+    request.log.error(error);
+    app.cqrs.logger.error('Request failed', {
+      url: request.url,
+      correlationId: request.correlationId,
+      error: error instanceof Error ? error.message : String(error),
+    });
+    return reply.code(500).send({ error: 'internal error', correlationId: request.correlationId });
+  });
+
+  const accountOf = (request: FastifyRequest, reply: FastifyReply): string | undefined => {
+    const header = request.headers.authorization;
+    const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+    const accountId = match === null ? undefined : app.tokens.get(match[1]!);
+    if (accountId === undefined) {
+      void reply
+        .code(401)
+        .header('www-authenticate', 'Bearer')
+        .send({ error: 'a valid bearer token is required (Authorization: Bearer <token>)' });
+    }
+    return accountId;
+  };
+
+  server.get('/', async (_request, reply) =>
+    reply
+      .type('text/html; charset=utf-8')
+      .send(renderPage({ token: DEMO_ACCOUNTS[0]!.token, pairs: MARKETS.map((m) => m.pair) })),
+  );
+
+  server.get('/health', async () => ({
+    status: 'ok',
+    queue: app.config.domain.queueConnection,
+    cache: app.config.domain.cacheDriver,
+    eventStore: app.config.domain.eventStore,
+    stats: app.stats,
+  }));
+
+  const placeOrder = async (request: FastifyRequest, reply: FastifyReply, async: boolean) => {
+    const accountId = accountOf(request, reply);
+    if (accountId === undefined) return reply;
+    const body = objectBody(request);
+    const price = field(body, 'price');
+    const command = new PlaceOrderCommand(
+      newId(),
+      accountId,
+      field(body, 'pair'),
+      field(body, 'side') as Side,
+      (field(body, 'type') || 'limit') as OrderType,
+      field(body, 'amount'),
+      price === '' ? null : price,
+    ).withMetadata({ correlationId: request.correlationId, accountId });
+    if (async) {
+      const messageId = await commandBus.dispatchAsync(command, { key: command.pair });
+      return reply
+        .code(202)
+        .header('location', `/orders/${command.orderId}`)
+        .send({ messageId, orderId: command.orderId, status: 'pending' });
+    }
+    const order = await app.cqrs.unitOfWork(() => commandBus.dispatch(command));
+    if (order.status === 'rejected') {
+      return reply.code(422).send({
+        error: 'order rejected',
+        fields: { [order.field ?? '_']: [order.reason ?? 'rejected'] },
+        order,
+      });
+    }
+    return reply.code(201).header('location', `/orders/${order.orderId}`).send(order);
+  };
+
+  server.post<{ Querystring: { async?: string } }>('/orders', async (request, reply) => {
+    const async = request.query.async;
+    return placeOrder(request, reply, async === '1' || async === 'true');
+  });
+  server.post('/orders/async', async (request, reply) => placeOrder(request, reply, true));
+
+  server.get<{ Params: { id: string } }>('/orders/:id', async (request, reply) => {
+    const accountId = accountOf(request, reply);
+    if (accountId === undefined) return reply;
+    const order = await queryBus.ask(new GetOrderQuery(request.params.id, accountId));
+    if (order === null) return reply.code(404).send({ error: `order ${request.params.id} not found` });
+    return order;
+  });
+
+  server.delete<{ Params: { id: string } }>('/orders/:id', async (request, reply) => {
+    const accountId = accountOf(request, reply);
+    if (accountId === undefined) return reply;
+    const command = new CancelOrderCommand(request.params.id, accountId).withMetadata({
+      correlationId: request.correlationId,
+      accountId,
+    });
+    return app.cqrs.unitOfWork(() => commandBus.dispatch(command));
+  });
+
+  server.get<{ Params: { base: string; quote: string }; Querystring: { depth?: string } }>(
+    '/orderbook/:base/:quote',
+    async (request, reply) => {
+      const pair = `${request.params.base.toUpperCase()}/${request.params.quote.toUpperCase()}`;
+      if (!MARKETS.some((m) => m.pair === pair))
+        return reply.code(404).send({ error: `unknown pair ${pair}` });
+      const depthText = text(request.query.depth);
+      const depth = depthText === '' ? 20 : Number(depthText);
+      const query = new GetOrderBookQuery(pair, depth);
+      query.validate();
+      return queryBus.askCached(query, { ttl: app.config.orderBookTtl });
+    },
+  );
+
+  server.get('/balances', async (request, reply) => {
+    const accountId = accountOf(request, reply);
+    if (accountId === undefined) return reply;
+    return queryBus.ask(new GetBalancesQuery(accountId));
+  });
+
+  server.post('/deposits', async (request, reply) => {
+    const accountId = accountOf(request, reply);
+    if (accountId === undefined) return reply;
+    const body = objectBody(request);
+    const command = new DepositCommand(
+      newId(),
+      accountId,
+      field(body, 'asset'),
+      field(body, 'amount'),
+    ).withMetadata({
+      correlationId: request.correlationId,
+      accountId,
+    });
+    const balances = await app.cqrs.unitOfWork(() => commandBus.dispatch(command));
+    return reply.code(201).send(balances);
+  });
+
+  return server;
+}
+
+/** The field errors as the API names them (the command's `orderType` is the body's `type`). */
+function publicFields(fields: FieldErrors): FieldErrors {
+  const result: FieldErrors = {};
+  for (const [name, reasons] of Object.entries(fields))
+    result[name === 'orderType' ? 'type' : name] = reasons;
+  return result;
+}
