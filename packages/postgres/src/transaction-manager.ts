@@ -141,12 +141,11 @@ export class PostgresTransactionManager implements TransactionManager {
         resolve({ kind: 'timeout' });
       }, ms);
     });
-    const settled = ambientTransaction
-      .run(tx, () => work(tx))
-      .then(
-        (value): Outcome<T> => ({ kind: 'resolved', value }),
-        (error: unknown): Outcome<T> => ({ kind: 'rejected', error }),
-      );
+    // Through a promise constructor, so work that throws before returning a promise still rolls back.
+    const settled = new Promise<T>((resolve) => resolve(ambientTransaction.run(tx, () => work(tx)))).then(
+      (value): Outcome<T> => ({ kind: 'resolved', value }),
+      (error: unknown): Outcome<T> => ({ kind: 'rejected', error }),
+    );
     const outcome = await Promise.race([settled, timedOut]);
     clearTimeout(timer);
 

@@ -146,6 +146,22 @@ describe('PostgresTransactionManager', () => {
     expect(db.pool.waitingCount).toBe(0);
   });
 
+  test('work that throws synchronously still rolls back and frees the client', async () => {
+    const m = manager();
+    const idle = db.pool.idleCount + db.pool.totalCount;
+    await expect(
+      m.run(
+        ((tx: { client: { query(text: string): Promise<unknown> } }) => {
+          void tx.client.query(`INSERT INTO "${db.schema}".notes (id) VALUES ('sync-throw')`);
+          throw new Error('sync');
+        }) as never,
+        { timeoutMs: 5_000 },
+      ),
+    ).rejects.toThrow('sync');
+    expect(await noteExists('sync-throw')).toBe(false);
+    expect(db.pool.idleCount + db.pool.totalCount).toBeLessThanOrEqual(idle + 1);
+  });
+
   test('rejects a bad timeout with a typed error', async () => {
     await expect(manager().run(async () => 1, { timeoutMs: 0 })).rejects.toThrow(/timeoutMs/);
   });
