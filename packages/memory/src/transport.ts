@@ -103,7 +103,7 @@ class Group {
   private nextConsumer = 0;
 
   constructor(
-    readonly broker: MemoryBroker,
+    readonly broker: BrokerState,
     readonly channel: string,
     readonly name: string,
   ) {}
@@ -268,12 +268,8 @@ class Channel {
   readonly deadLetters = new Map<string, StoredDeadLetter>();
 }
 
-/**
- * The in-process message broker behind {@link MemoryTransport}s: channels, consumer groups and
- * their queues, dead letters and timers. A transport creates its own unless given one; share one
- * between transports to model several processes on one broker.
- */
-export class MemoryBroker {
+/** The broker's state and workings, kept out of the public surface of {@link MemoryBroker}. */
+class BrokerState {
   private readonly channels = new Map<string, Channel>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly dedupeWindowMs: number;
@@ -288,7 +284,6 @@ export class MemoryBroker {
     this.dedupeWindowMs = window;
   }
 
-  /** @internal */
   channel(name: string): Channel {
     let channel = this.channels.get(name);
     if (!channel) {
@@ -298,17 +293,11 @@ export class MemoryBroker {
     return channel;
   }
 
-  /** @internal */
-  existing(name: string): Channel | undefined {
-    return this.channels.get(name);
-  }
-
-  /** @internal */
   nextToken(): number {
     return ++this.token;
   }
 
-  /** @internal Accepts a send; returns false when the dedupe id was already seen. */
+  /** Accepts a send; returns false when the dedupe id was already seen. */
   publish(channelName: string, payload: TransportMessage | string, options: SendOptions): boolean {
     const channel = this.channel(channelName);
     const now = Date.now();
@@ -344,7 +333,6 @@ export class MemoryBroker {
     }
   }
 
-  /** @internal */
   group(channelName: string, groupName: string): Group {
     const channel = this.channel(channelName);
     let group = channel.groups.get(groupName);
@@ -361,7 +349,7 @@ export class MemoryBroker {
     return group;
   }
 
-  /** @internal Runs `fn` no earlier than `dueAt` (timers may fire a millisecond early). */
+  /** Runs `fn` no earlier than `dueAt` (timers may fire a millisecond early). */
   at(dueAt: number, fn: () => void): void {
     const wait = dueAt - Date.now();
     if (wait <= 0) {
@@ -375,7 +363,6 @@ export class MemoryBroker {
     this.timers.add(timer);
   }
 
-  /** @internal */
   deadLetter(group: Group, entry: Entry, error: unknown): void {
     const channel = this.channel(group.channel);
     const message: TransportMessage =
@@ -395,14 +382,12 @@ export class MemoryBroker {
     });
   }
 
-  /** @internal */
   deadLetters(channelName: string, groupName: string | undefined): StoredDeadLetter[] {
     const channel = this.channels.get(channelName);
     if (!channel) return [];
     return [...channel.deadLetters.values()].filter((d) => groupName === undefined || d.group === groupName);
   }
 
-  /** @internal */
   redrive(channelName: string, groupName: string | undefined, ids: readonly string[] | undefined): number {
     const channel = this.channels.get(channelName);
     if (!channel) return 0;
@@ -421,7 +406,6 @@ export class MemoryBroker {
     return count;
   }
 
-  /** @internal */
   depth(channelName: string, groupName: string | undefined): number {
     const channel = this.channels.get(channelName);
     if (!channel) return 0;
@@ -432,20 +416,45 @@ export class MemoryBroker {
     return deepest;
   }
 
+  close(): void {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    this.channels.clear();
+  }
+}
+
+const states = new WeakMap<MemoryBroker, BrokerState>();
+
+function stateOf(broker: MemoryBroker): BrokerState {
+  const state = states.get(broker);
+  if (!state) throw new TypeError(`${PREFIX} broker must be a MemoryBroker`);
+  return state;
+}
+
+/**
+ * The in-process message broker behind {@link MemoryTransport}s: channels, consumer groups and
+ * their queues, dead letters and timers. A transport creates its own unless given one; share one
+ * between transports to model several processes on one broker.
+ */
+export class MemoryBroker {
+  constructor(options: MemoryBrokerOptions = {}) {
+    states.set(this, new BrokerState(options));
+  }
+
   /**
    * Sends raw text to a channel as if a foreign producer had written it to the broker. It is
    * decoded at delivery; text that is not a transport message is dead-lettered with a
    * `MessageDecodeError`. For tests (the contract suite's undecodable-message case).
    */
   sendRaw(channel: string, raw: string): void {
-    this.publish(channel, raw, {});
+    assertName('channel', channel);
+    if (typeof raw !== 'string') throw new TypeError(`${PREFIX} raw must be a string`);
+    stateOf(this).publish(channel, raw, {});
   }
 
-  /** Cancels pending timers and drops every message. Transports using the broker should be closed first. */
+  /** Cancels pending timers and drops every message. Close the transports using the broker first. */
   close(): void {
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
-    this.channels.clear();
+    stateOf(this).close();
   }
 }
 
@@ -511,6 +520,7 @@ export class MemoryTransport implements Transport {
   readonly features: TransportFeatures = FEATURES;
   /** The broker this transport uses (its own unless one was passed in). */
   readonly broker: MemoryBroker;
+  private readonly state: BrokerState;
   private readonly ownsBroker: boolean;
   private readonly consumers = new Set<Consumer>();
   private closing: Promise<void> | undefined;
@@ -518,6 +528,7 @@ export class MemoryTransport implements Transport {
   constructor(options: MemoryTransportOptions = {}) {
     this.ownsBroker = options.broker === undefined;
     this.broker = options.broker ?? new MemoryBroker(options);
+    this.state = stateOf(this.broker);
   }
 
   async send(channel: string, message: TransportMessage, options: SendOptions = {}): Promise<void> {
@@ -526,7 +537,7 @@ export class MemoryTransport implements Transport {
     assertSendSupported(this, options);
     checkSendOptions(options);
     const copy = copyMessage(message);
-    this.broker.publish(channel, options.key === undefined ? copy : { ...copy, key: options.key }, options);
+    this.state.publish(channel, options.key === undefined ? copy : { ...copy, key: options.key }, options);
   }
 
   async consume(channel: string, handler: MessageHandler, options: ConsumeOptions): Promise<Subscription> {
@@ -534,7 +545,7 @@ export class MemoryTransport implements Transport {
     assertName('channel', channel);
     if (typeof handler !== 'function') throw new TypeError(`${PREFIX} handler must be a function`);
     const { concurrency, retry } = checkConsumeOptions(options);
-    const group = this.broker.group(channel, options.group);
+    const group = this.state.group(channel, options.group);
     const consumer: Consumer = {
       transport: this,
       group,
@@ -568,7 +579,7 @@ export class MemoryTransport implements Transport {
     options: { group?: string; limit?: number } = {},
   ): Promise<DeadLetter[]> {
     assertName('channel', channel);
-    const letters = this.broker.deadLetters(channel, options.group);
+    const letters = this.state.deadLetters(channel, options.group);
     const limited = options.limit === undefined ? letters : letters.slice(0, Math.max(0, options.limit));
     return limited.map(({ sent: _sent, ...letter }) => letter);
   }
@@ -576,12 +587,12 @@ export class MemoryTransport implements Transport {
   async redrive(channel: string, options: { group?: string; ids?: readonly string[] } = {}): Promise<number> {
     this.assertOpen();
     assertName('channel', channel);
-    return this.broker.redrive(channel, options.group, options.ids);
+    return this.state.redrive(channel, options.group, options.ids);
   }
 
   async depth(channel: string, options: { group?: string } = {}): Promise<number> {
     assertName('channel', channel);
-    return this.broker.depth(channel, options.group);
+    return this.state.depth(channel, options.group);
   }
 
   /**
