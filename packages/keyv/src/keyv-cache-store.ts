@@ -137,6 +137,7 @@ class KeyvBackedCacheStore implements KeyvCacheStore {
 
   set(namespace: string, key: string, value: unknown, ttlSeconds: number): Promise<void> {
     if (!(Number.isFinite(ttlSeconds) && ttlSeconds > 0)) {
+      this.#errors++;
       return Promise.reject(
         new CacheStoreError(NAME, 'set', 'invalid-argument', `ttlSeconds must be > 0, got ${ttlSeconds}`),
       );
@@ -146,6 +147,7 @@ class KeyvBackedCacheStore implements KeyvCacheStore {
       // `undefined` has no JSON form; an empty body stands for it.
       body = value === undefined ? '' : (encodeJson(value) ?? '');
     } catch (error) {
+      this.#errors++;
       return Promise.reject(
         new CacheStoreError(NAME, 'set', 'invalid-argument', 'value is not JSON-serialisable', {
           cause: error,
@@ -170,8 +172,9 @@ class KeyvBackedCacheStore implements KeyvCacheStore {
       const entryKey = `${base}:e:${key}`;
       const [generation, stored] = (await keyv.getMany([`${base}:v`, entryKey])) as unknown[];
       if (stored === undefined || stored === null) return false;
-      // An entry of an older generation is already gone as far as callers can tell.
-      const live = readEntry(stored, generation) !== undefined;
+      // An entry of an older generation is already gone as far as callers can tell. A corrupt one
+      // is removed all the same.
+      const live = isLive(stored, generation);
       const removed = await keyv.delete(entryKey);
       return live && removed;
     });
@@ -326,14 +329,24 @@ function readEntry(stored: unknown, generation: unknown): { readonly value: unkn
       `expected a string entry, found ${typeof stored}`,
     );
   }
+  if (!isLive(stored, generation)) return undefined;
   const cut = generation.length;
-  if (stored.charCodeAt(cut) !== SEPARATOR_CODE || !stored.startsWith(generation)) return undefined;
   if (stored.length === cut + 1) return { value: undefined };
   try {
     return { value: decodeJson(stored.slice(cut + 1)) };
   } catch (error) {
     throw new CacheStoreError(NAME, 'get', 'corrupt-entry', describe(error), { cause: error });
   }
+}
+
+/** Whether a stored entry is tagged with the namespace's current generation (without decoding it). */
+function isLive(stored: unknown, generation: unknown): stored is string {
+  return (
+    typeof stored === 'string' &&
+    typeof generation === 'string' &&
+    stored.charCodeAt(generation.length) === SEPARATOR_CODE &&
+    stored.startsWith(generation)
+  );
 }
 
 function withTimeout<T>(work: Promise<T>, ms: number, operation: string): Promise<T> {

@@ -132,6 +132,7 @@ describe('keyv cache store on the in-process Map', () => {
     const circular: Record<string, unknown> = {};
     circular.self = circular;
     await expect(store.set('q', 'k', circular, 60)).rejects.toMatchObject({ reason: 'invalid-argument' });
+    expect(store.stats().errors).toBe(5);
     expect(() => createKeyvCacheStore({ keyv: new Keyv(), redisUrl: 'redis://127.0.0.1:6379' })).toThrow(
       CacheStoreError,
     );
@@ -147,7 +148,10 @@ describe('keyv cache store on the in-process Map', () => {
     await expect(store.get('q', 'k')).rejects.toMatchObject({ reason: 'corrupt-entry' });
     await keyv.set('p:{q}:e:k', { not: 'a string' });
     await expect(store.get('q', 'k')).rejects.toMatchObject({ reason: 'corrupt-entry' });
-    // Overwriting repairs it.
+    // Deleting removes it (it was not a live entry), and overwriting repairs it.
+    expect(await store.delete('q', 'k')).toBe(false);
+    expect(await keyv.get('p:{q}:e:k')).toBeUndefined();
+    await keyv.set('p:{q}:e:k', `${generation}|{not json`);
     await store.set('q', 'k', 'v2', 60);
     expect(await store.get('q', 'k')).toEqual({ value: 'v2' });
   });
