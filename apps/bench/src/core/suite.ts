@@ -1,0 +1,203 @@
+// In-process buses: @finaegis/core against calling the handler directly and against
+// @nestjs/cqrs, in the same run, on the same handler bodies and the same cache store.
+import { strict as assert } from 'node:assert';
+import { type CacheStore, createCqrs, silentLogger } from '@finaegis/core';
+import { type Case, formatRate, formatRatio, markdownTable, runRounds } from '../harness';
+import type { Suite, SuiteResult, TargetResult } from '../suite';
+import { MapCacheStore } from './map-cache-store';
+import { GetDepth, GetDepthCachedForNest, OrderPlaced, PlaceOrder } from './messages';
+import {
+  cachedDepth,
+  NestGetDepth,
+  NestGetDepthCached,
+  NestOrderPlaced,
+  NestPlaceOrder,
+  startNest,
+} from './nest';
+import { getDepth, onOrderPlaced, placeOrder, sink } from './work';
+
+const CONTENDERS = {
+  ours: '@finaegis/core: commandBus.dispatch / queryBus.ask / queryBus.askCached / eventBus.publish (no middleware, silent logger)',
+  direct:
+    'the handler object called directly: `await handler.handle(message)` (and a hand-written cache-aside for askCached)',
+  nest: '@nestjs/cqrs 11: CommandBus.execute / QueryBus.execute / EventBus.publish on Nest-style message classes',
+  nestOurMessages:
+    '@nestjs/cqrs 11 on our message classes (the same objects as ours: isolates the bus from message construction)',
+} as const;
+
+type Contender = keyof typeof CONTENDERS;
+
+const LABELS: Record<Contender, string> = {
+  ours: 'ours',
+  direct: 'direct',
+  nest: 'Nest',
+  nestOurMessages: 'Nest, our msgs',
+};
+
+/** Waits until the event subscribers have run `target` times in all (Nest publishes fire-and-forget). */
+async function handledAtLeast(target: number): Promise<void> {
+  while (sink.eventsHandled < target) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Nest's publish returns before its subscribers' promises settle; this returns once all 3 ran. */
+function untilThreeRan(before: number): Promise<void> {
+  return sink.eventsHandled - before >= 3 ? Promise.resolve() : handledAtLeast(before + 3);
+}
+
+async function build(cache: CacheStore) {
+  const app = createCqrs({ logger: silentLogger, cache });
+  const placeOrderHandler = { handle: (command: PlaceOrder) => placeOrder(command) };
+  const getDepthHandler = { handle: (query: GetDepth) => getDepth(query) };
+  const subscribers = [0, 1, 2].map(() => ({ handle: (event: OrderPlaced) => onOrderPlaced(event) }));
+  app.commandBus.register(PlaceOrder, placeOrderHandler);
+  app.queryBus.register(GetDepth, getDepthHandler);
+  for (const subscriber of subscribers) app.eventBus.subscribe(OrderPlaced, subscriber);
+  const nest = await startNest(cache, 'nest');
+  const nestOurs = await startNest(cache, 'ours');
+  const directCached = cachedDepth(cache);
+
+  const cases: Case[] = [
+    {
+      name: 'dispatch',
+      description: 'a command to its one handler; the handler adds to a counter and returns it',
+      contenders: {
+        ours: () => app.commandBus.dispatch(new PlaceOrder('BTC-USD', 1)),
+        direct: () => placeOrderHandler.handle(new PlaceOrder('BTC-USD', 1)),
+        nest: () => nest.commandBus.execute(new NestPlaceOrder('BTC-USD', 1)),
+        nestOurMessages: () => nestOurs.commandBus.execute(new PlaceOrder('BTC-USD', 1)),
+      },
+    },
+    {
+      name: 'ask',
+      description:
+        'a query to its one handler; the handler returns a 10-level book from a read model (a Map)',
+      contenders: {
+        ours: () => app.queryBus.ask(new GetDepth('BTC-USD', 10)),
+        direct: () => getDepthHandler.handle(new GetDepth('BTC-USD', 10)),
+        nest: () => nest.queryBus.execute(new NestGetDepth('BTC-USD', 10)),
+        nestOurMessages: () => nestOurs.queryBus.execute(new GetDepth('BTC-USD', 10)),
+      },
+    },
+    {
+      name: 'askCached (hit)',
+      description:
+        'the same query answered from the cache store; ours builds its key from the fields, the others use a hand-written key',
+      contenders: {
+        ours: () => app.queryBus.askCached(new GetDepth('BTC-USD', 10)),
+        direct: () => directCached(new GetDepth('BTC-USD', 10)),
+        nest: () => nest.queryBus.execute(new NestGetDepthCached('BTC-USD', 10)),
+        nestOurMessages: () => nestOurs.queryBus.execute(new GetDepthCachedForNest('BTC-USD', 10)),
+      },
+    },
+    {
+      name: 'publish (3 subscribers)',
+      description: 'an event to 3 subscribers, each adding to a counter; done when all 3 ran',
+      contenders: {
+        ours: () => app.eventBus.publish(new OrderPlaced('order-1', 1)),
+        direct: async () => {
+          const event = new OrderPlaced('order-1', 1);
+          for (const subscriber of subscribers) await subscriber.handle(event);
+        },
+        nest: () => {
+          const before = sink.eventsHandled;
+          nest.eventBus.publish(new NestOrderPlaced('order-1', 1));
+          return untilThreeRan(before);
+        },
+        nestOurMessages: () => {
+          const before = sink.eventsHandled;
+          nestOurs.eventBus.publish(new OrderPlaced('order-1', 1));
+          return untilThreeRan(before);
+        },
+      },
+    },
+  ];
+
+  // Every contender must do the work it is timed for: check once before timing anything.
+  for (const c of cases) {
+    for (const [name, operation] of Object.entries(c.contenders)) {
+      const units = sink.units;
+      const handled = sink.eventsHandled;
+      const result = await operation();
+      const where = `${c.name} / ${name}`;
+      if (c.name === 'dispatch') assert.equal(result, units + 1, where);
+      if (c.name.startsWith('ask')) assert.equal((result as { levels: number }).levels, 10, where);
+      if (c.name.startsWith('publish')) assert.equal(sink.eventsHandled, handled + 3, where);
+    }
+  }
+  const hitsBefore = app.queryBus.cacheStats().hits;
+  await app.queryBus.askCached(new GetDepth('BTC-USD', 10));
+  assert.equal(app.queryBus.cacheStats().hits, hitsBefore + 1, 'askCached answers from the cache');
+
+  return {
+    cases,
+    close: async () => {
+      await nest.close();
+      await nestOurs.close();
+      await app.close();
+    },
+  };
+}
+
+function render(result: Omit<SuiteResult, 'markdown'>): string {
+  const order = Object.keys(CONTENDERS) as Contender[];
+  const header = [
+    'operation',
+    ...order.map((c) => `${LABELS[c]} ops/s`),
+    'ours / Nest',
+    'ours / direct',
+    'ours / Nest (our msgs)',
+  ];
+  const rows = result.cases.map((c) => [
+    c.name,
+    ...order.map((name) => formatRate(c.median[name])),
+    formatRatio(c.median.ours, c.median.nest),
+    formatRatio(c.median.ours, c.median.direct),
+    formatRatio(c.median.ours, c.median.nestOurMessages),
+  ]);
+  const right = new Set(header.map((_, index) => index).filter((index) => index > 0));
+  const lines = [markdownTable([header, ...rows], right), ''];
+  for (const target of result.targets) {
+    lines.push(
+      `- ${target.met ? 'met' : 'MISSED'}: ${target.description}: ${target.ratio.toFixed(2)}× (needs ≥ ${target.minimum}×)`,
+    );
+  }
+  lines.push('', ...result.notes.map((note) => `- ${note}`));
+  return lines.join('\n');
+}
+
+export const coreSuite: Suite = {
+  name: 'core',
+  async run(options) {
+    const { cases, close } = await build(new MapCacheStore());
+    let results: Awaited<ReturnType<typeof runRounds>>;
+    try {
+      results = await runRounds(cases, {
+        ...options,
+        onRound: (round, seconds) =>
+          options.log(`core: round ${round}/${options.rounds} done in ${seconds.toFixed(1)} s`),
+      });
+    } finally {
+      await close();
+    }
+    const dispatch = results.find((c) => c.name === 'dispatch')!;
+    const target = (description: string, ratio: number, minimum: number): TargetResult => ({
+      description,
+      ratio,
+      minimum,
+      met: ratio >= minimum,
+    });
+    const targets = [
+      target('dispatch vs Nest CommandBus.execute', dispatch.median.ours! / dispatch.median.nest!, 1.2),
+      target('dispatch vs calling the handler', dispatch.median.ours! / dispatch.median.direct!, 0.8),
+    ];
+    const notes = [
+      `Median of ${options.rounds} rounds; each round runs every task for ${options.timeMs} ms after ${options.warmupMs} ms of warm-up, ${options.batch === 1 ? 'one awaited operation per timed call' : `${options.batch} awaited operations per timed call`}.`,
+      'Every operation creates its message inside the timed call, in every column.',
+      'Handler bodies are the same functions in every column; the cache store is one shared instance (a Map-backed stand-in for MemoryCacheStore).',
+      "Nest's EventBus.publish is fire-and-forget: its subscribers' bodies run inside publish (rxjs mergeMap), and the timed call returns once the 3 subscribers have run (it would wait on setImmediate if they had not); their promises are not awaited, which Nest offers no way to do. Ours and direct await each subscriber in turn.",
+      "askCached: Nest's query bus has no cache, so its handler does cache-aside by hand with the same store, as direct does; ours derives the key from the query's fields (stableKey).",
+    ];
+    const partial = { suite: 'core', contenders: CONTENDERS, cases: results, targets, notes };
+    return { ...partial, markdown: render(partial) };
+  },
+};
