@@ -84,6 +84,26 @@ interface Consumer {
   closing: Promise<void> | undefined;
 }
 
+/** A FIFO whose `shift` is O(1) (a hot key can have a long line behind it). */
+class Line {
+  private items: Entry[] = [];
+  private head = 0;
+
+  push(entry: Entry): void {
+    this.items.push(entry);
+  }
+
+  shift(): Entry | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const entry = this.items[this.head++];
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return entry;
+  }
+}
+
 const before = (a: Entry, b: Entry): boolean =>
   a.priority !== b.priority ? a.priority > b.priority : a.seq < b.seq;
 
@@ -97,7 +117,7 @@ class Group {
    * Ordering by key: a key is present while one of its messages is ready, in flight or waiting for
    * a retry; its later messages wait here, in send order, until that one is acked or dead-lettered.
    */
-  readonly keyLines = new Map<string, Entry[]>();
+  readonly keyLines = new Map<string, Line>();
   waitingBehindKeys = 0;
   consumers: Consumer[] = [];
   private nextConsumer = 0;
@@ -137,7 +157,7 @@ class Group {
       line.push(entry);
       this.waitingBehindKeys++;
     } else {
-      this.keyLines.set(entry.key, []);
+      this.keyLines.set(entry.key, new Line());
       this.ready.push(entry);
     }
   }
