@@ -123,6 +123,19 @@ describe('MemoryTransport', () => {
     }
   });
 
+  test('a long line behind one key keeps its order', async () => {
+    const t = transport();
+    const seen: number[] = [];
+    await t.consume('ch', async (m) => void seen.push(Number(m.body)), { group: 'g', concurrency: 8 });
+    // Sent in one go, so that the whole line forms before the first handler runs.
+    await Promise.all(
+      Array.from({ length: 3_000 }, (_, i) => t.send('ch', message({ body: String(i) }), { key: 'hot' })),
+    );
+    expect(await t.depth('ch', { group: 'g' })).toBeGreaterThan(2_000);
+    await until(() => seen.length === 3_000);
+    expect(seen).toEqual(Array.from({ length: 3_000 }, (_, i) => i));
+  });
+
   test('a key waits for its failed message to be retried before the next one goes', async () => {
     const t = transport();
     const seen: string[] = [];
