@@ -113,7 +113,8 @@ describe('PostgresEventStore', () => {
     // The second append waits on the position counter's row lock held by the open transaction.
     await waitUntil(async () => {
       const { rows } = await db.pool.query<{ n: string }>(
-        `SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%append_events%'`,
+        `SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1`,
+        [`%"${db.schema}".append_events%`],
       );
       return Number(rows[0]!.n) > 0;
     }, 'the second append to wait for the lock');

@@ -71,7 +71,7 @@ describe('PostgresTransactionManager', () => {
         async (tx) => {
           signal = tx.signal;
           await insertNote(tx.client, id);
-          await tx.client.query('SELECT pg_sleep(30)');
+          await tx.client.query(`SELECT pg_sleep(30) -- ${id}`);
         },
         { timeoutMs: 300 },
       )
@@ -82,7 +82,8 @@ describe('PostgresTransactionManager', () => {
     expect(await noteExists(id)).toBe(false);
     // The sleeping backend was stopped, not left running.
     const { rows } = await db.pool.query<{ n: string }>(
-      `SELECT count(*) AS n FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND state = 'active'`,
+      `SELECT count(*) AS n FROM pg_stat_activity WHERE query = $1 AND state = 'active'`,
+      [`SELECT pg_sleep(30) -- ${id}`],
     );
     expect(Number(rows[0]!.n)).toBe(0);
   });
