@@ -101,10 +101,11 @@ export async function createAdapters(config: DemoConfig): Promise<Adapters> {
     let transactionManager: TransactionManager;
     if (domain.eventStore === 'postgres') {
       const postgres = await import('@finaegis/postgres');
-      await postgres.migrate({ connectionString: domain.databaseUrl });
-      eventStore = new postgres.PostgresEventStore({ connectionString: domain.databaseUrl });
+      const connection = { connectionString: domain.databaseUrl, schema: config.schema };
+      await postgres.migrate(connection);
+      eventStore = new postgres.PostgresEventStore(connection);
       opened.push(eventStore);
-      transactionManager = new postgres.PostgresTransactionManager({ connectionString: domain.databaseUrl });
+      transactionManager = new postgres.PostgresTransactionManager(connection);
     } else {
       eventStore = new MemoryEventStore();
       opened.push(eventStore);

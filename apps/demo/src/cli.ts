@@ -18,7 +18,7 @@ Commands:
 
 Configuration (environment): QUEUE_CONNECTION=memory|bullmq|kafka, CACHE_DRIVER=memory|redis,
 EVENT_STORE=memory|postgres, DOMAIN_ENABLE_HANDLERS, REDIS_URL, KAFKA_BROKERS, DATABASE_URL,
-PORT (3000), HOST (127.0.0.1), WORKER_CONCURRENCY (4), ORDER_BOOK_TTL (5 s), EXCHANGE_STREAM,
+PORT (3000), HOST (127.0.0.1), WORKER_CONCURRENCY (4), ORDER_BOOK_TTL (5 s), EXCHANGE_STREAM, EVENT_STORE_SCHEMA,
 LOG_LEVEL=error|warn|info|debug (warn; info prints the guide's "Command dispatched" lines).
 `;
 

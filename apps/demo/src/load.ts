@@ -24,8 +24,8 @@ export interface LoadResult {
   readonly p50: number;
   readonly p95: number;
   readonly p99: number;
-  /** Ids of the orders the API accepted. */
-  readonly orderIds: string[];
+  /** Ids of the orders the API accepted, by the index of the order (a hole where it failed). */
+  readonly orderIds: (string | undefined)[];
 }
 
 /** The `p`-th percentile (0–100) of sorted values, nearest-rank. */
@@ -71,7 +71,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const url = options.url.replace(/\/$/, '');
   const latencies: number[] = [];
   const failures: Record<string, number> = {};
-  const orderIds: string[] = [];
+  const orderIds: (string | undefined)[] = Array.from({ length: options.orders }, () => undefined);
   let next = 0;
   let done = 0;
   const last = { tenth: 0 };
@@ -94,7 +94,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
           body: JSON.stringify(body),
         });
         const data = (await response.json()) as { orderId?: string };
-        if (response.ok && typeof data.orderId === 'string') orderIds.push(data.orderId);
+        if (response.ok && typeof data.orderId === 'string') orderIds[i] = data.orderId;
         else failures[String(response.status)] = (failures[String(response.status)] ?? 0) + 1;
       } catch (error) {
         const key = error instanceof Error ? error.name : 'error';

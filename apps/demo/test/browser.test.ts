@@ -21,7 +21,9 @@ let url: string;
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium is missing at ${CHROMIUM}: install it (apt-get install -y chromium) or set CHROMIUM_PATH`);
+    throw new Error(
+      `Chromium is missing at ${CHROMIUM}: install it (apt-get install -y chromium) or set CHROMIUM_PATH`,
+    );
   }
   h = await startHarness();
   url = await h.server.listen({ port: 0, host: '127.0.0.1' });
@@ -59,7 +61,9 @@ describe('the web page in headless Chromium', () => {
     await page.fill('#amount', '0.2');
     await page.fill('#price', '31500');
     await page.click('#submit');
-    await expect.poll(() => page.locator('#result').textContent()).toMatch(/: filled \(filled 0\.2 of 0\.2\)/);
+    await expect
+      .poll(() => page.locator('#result').textContent())
+      .toMatch(/: filled \(filled 0\.2 of 0\.2\)/);
     await expect.poll(() => page.locator('#trades').textContent()).toContain('31000');
     await expect.poll(() => page.locator('#trades tr').first().textContent()).toContain('0.2');
     await expect.poll(() => page.locator('#last-price').textContent()).toBe('31000');

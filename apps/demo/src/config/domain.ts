@@ -17,6 +17,8 @@ export interface DemoConfig {
   readonly orderBookTtl: number;
   /** Event stream holding the exchange (EXCHANGE_STREAM, default `exchange-main`). */
   readonly stream: string;
+  /** PostgreSQL schema of the event store (EVENT_STORE_SCHEMA, default `finaegis`). */
+  readonly schema: string;
 }
 
 export interface MarketConfig {
@@ -75,8 +77,13 @@ export function demoConfigFromEnv(
   if (!/^[A-Za-z0-9._-]{1,100}$/.test(stream)) {
     throw new ConfigError('EXCHANGE_STREAM', stream, 'a stream name of letters, digits, ".", "_" or "-"');
   }
+  const schema = env.EVENT_STORE_SCHEMA?.trim() || 'finaegis';
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+    throw new ConfigError('EVENT_STORE_SCHEMA', schema, 'a lower-case SQL identifier');
+  }
   return {
     domain,
+    schema,
     port: integerEnv(env, 'PORT', 3000, 0, 65_535),
     host: env.HOST?.trim() || '127.0.0.1',
     workerConcurrency: integerEnv(env, 'WORKER_CONCURRENCY', 4, 1, 64),
