@@ -29,7 +29,7 @@ function waitFor(done: () => boolean): Promise<void> {
   });
 }
 
-async function raw(round: number): Promise<number> {
+async function raw(round: string, prioritised: boolean): Promise<number> {
   const connection = new Redis(url, { maxRetriesPerRequest: null });
   const name = `raw-${round}`;
   const queue = new Queue(name, { connection, prefix });
@@ -47,7 +47,12 @@ async function raw(round: number): Promise<number> {
     const jobs = [];
     for (let i = from; i < Math.min(from + batch, messages); i++) {
       const data: TransportMessage = { id: newId(), type: 'bench.Ping', body: body(i), headers: {} };
-      jobs.push({ name: 'bench.Ping', data, opts: { removeOnComplete: keepCompleted } });
+      // With `prioritised`, every job gets BullMQ's lowest priority, as our default send does.
+      jobs.push({
+        name: 'bench.Ping',
+        data,
+        opts: { removeOnComplete: keepCompleted, ...(prioritised ? { priority: 2 ** 21 - 1 } : {}) },
+      });
     }
     await queue.addBulk(jobs);
   }
@@ -60,8 +65,8 @@ async function raw(round: number): Promise<number> {
   return messages / seconds;
 }
 
-async function ours(round: number): Promise<number> {
-  const transport = createBullmqTransport({ url, prefix, logger: silentLogger, keepCompleted });
+async function ours(round: string, priority: boolean): Promise<number> {
+  const transport = createBullmqTransport({ url, prefix, logger: silentLogger, keepCompleted, priority });
   const channel = `ours-${round}`;
   let handled = 0;
   await transport.consume(
@@ -102,33 +107,54 @@ try {
     `bullmq bench: ${messages} messages end to end, concurrency ${concurrency}, batches of ${batch}, ` +
       `${rounds} rounds, Node ${process.version}, ${url}`,
   );
-  await raw(-1);
-  await ours(-1); // warm-up of both (JIT, Lua script loading)
-  const rawRates: number[] = [];
-  const ourRates: number[] = [];
-  for (let round = 0; round < rounds; round++) {
-    if (round % 2 === 0) {
-      rawRates.push(await raw(round));
-      ourRates.push(await ours(round));
-    } else {
-      ourRates.push(await ours(round));
-      rawRates.push(await raw(round));
-    }
-    const ratio = ourRates.at(-1)! / rawRates.at(-1)!;
-    console.log(
-      `round ${round + 1}: raw BullMQ ${fmt(rawRates.at(-1)!)}, @finaegis/bullmq ${fmt(ourRates.at(-1)!)}, ` +
-        `ratio ${ratio.toFixed(2)}×`,
-    );
-  }
+  await raw('warm', false);
+  await ours('warm', true); // warm-up of both (JIT, Lua script loading)
   const median = (values: number[]) => {
     const sorted = [...values].sort((a, b) => a - b);
     const mid = Math.floor(sorted.length / 2);
     return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
   };
-  const ratios = ourRates.map((rate, i) => rate / rawRates[i]!);
-  console.log(`raw BullMQ (Queue.addBulk + Worker): ${fmt(median(rawRates))} (median of ${rounds})`);
-  console.log(`@finaegis/bullmq (sendBatch + consume): ${fmt(median(ourRates))} (median of ${rounds})`);
-  console.log(`ratio ours/raw: ${median(ratios).toFixed(2)}× (median of the rounds' ratios)`);
+  // Two fair pairs: FIFO jobs on both sides, and prioritised jobs on both sides.
+  const pairs = [
+    {
+      label: 'FIFO',
+      rawName: 'raw BullMQ',
+      ourName: '@finaegis/bullmq { priority: false }',
+      prioritised: false,
+    },
+    {
+      label: 'prioritised',
+      rawName: 'raw BullMQ, priority on every job',
+      ourName: '@finaegis/bullmq (default)',
+      prioritised: true,
+    },
+  ];
+  for (const pair of pairs) {
+    const rawRates: number[] = [];
+    const ourRates: number[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const id = `${pair.label}-${round}`;
+      // Alternate which side runs first, so drift in the machine's load hits both.
+      if (round % 2 === 0) {
+        rawRates.push(await raw(id, pair.prioritised));
+        ourRates.push(await ours(id, pair.prioritised));
+      } else {
+        ourRates.push(await ours(id, pair.prioritised));
+        rawRates.push(await raw(id, pair.prioritised));
+      }
+      console.log(
+        `  ${pair.label} round ${round + 1}: raw ${fmt(rawRates.at(-1)!)}, ours ${fmt(ourRates.at(-1)!)}, ` +
+          `ratio ${(ourRates.at(-1)! / rawRates.at(-1)!).toFixed(2)}×`,
+      );
+    }
+    const ratios = ourRates.map((rate, i) => rate / rawRates[i]!);
+    console.log(
+      `${pair.label}: ${pair.rawName} ${fmt(median(rawRates))}; ${pair.ourName} ${fmt(median(ourRates))}`,
+    );
+    console.log(
+      `${pair.label}: ratio ours/raw ${median(ratios).toFixed(2)}× (median of ${rounds} paired rounds)`,
+    );
+  }
 } finally {
   await cleanup();
 }

@@ -58,6 +58,13 @@ export interface BullmqTransportOptions {
   readonly stalledIntervalMs?: number;
   /** Times a job may be recovered from a dead consumer before it is dead-lettered. Default 1. */
   readonly maxStalledCount?: number;
+  /**
+   * `true` (default): `SendOptions.priority` is honoured, and to keep priority 0 last every job is
+   * a BullMQ prioritised job (BullMQ serves jobs without a priority before all prioritised ones),
+   * which costs throughput (see the README's benchmark). `false`: plain FIFO jobs, and a send with a
+   * priority is refused with `UnsupportedFeatureError` (`features.priority` is `false`).
+   */
+  readonly priority?: boolean;
   /** Where worker and queue errors (lost connection, ...) are written. Default: console. */
   readonly logger?: Logger;
   /** Called with each BullMQ `Worker` the transport starts, e.g. to attach metrics to its events. */
@@ -174,7 +181,7 @@ function assertRetryPolicy(policy: RetryPolicy): void {
 
 class BullmqTransportImpl implements BullmqTransport {
   readonly name = 'bullmq';
-  readonly features = FEATURES;
+  readonly features: TransportFeatures;
 
   readonly #prefix: string;
   readonly #keepCompleted: boolean | number | KeepJobs;
@@ -190,6 +197,7 @@ class BullmqTransportImpl implements BullmqTransport {
 
   constructor(options: BullmqTransportOptions) {
     this.#options = options;
+    this.features = options.priority === false ? Object.freeze({ ...FEATURES, priority: false }) : FEATURES;
     this.#prefix = options.prefix ?? 'finaegis';
     if (!this.#prefix || this.#prefix.includes(':')) {
       throw new ConfigError('prefix', this.#prefix, 'a non-empty string without ":"');
@@ -432,7 +440,7 @@ class BullmqTransportImpl implements BullmqTransport {
       data,
       opts: {
         jobId: options?.dedupeId === undefined ? newId() : dedupeJobId(options.dedupeId),
-        priority: toBullmqPriority(priority),
+        ...(this.features.priority ? { priority: toBullmqPriority(priority) } : {}),
         ...(delay > 0 ? { delay: Math.ceil(delay) } : {}),
         attempts: UNLIMITED_ATTEMPTS,
         backoff: { type: BACKOFF_TYPE },

@@ -321,6 +321,23 @@ describe('bullmq transport', () => {
     expect(t.features.orderingByKey).toBe(false);
   });
 
+  test('with priority: false, jobs are plain FIFO BullMQ jobs and a priority is refused', async () => {
+    const t = h.transport({ priority: false });
+    expect(t.features.priority).toBe(false);
+    await registerGroup('fifo', 'g');
+    await expect(t.send('fifo', message('x'), { priority: 3 })).rejects.toBeInstanceOf(
+      UnsupportedFeatureError,
+    );
+    for (const body of ['a', 'b', 'c']) await t.send('fifo', message(body), { priority: 0 });
+    const queue = new Queue('fifo.g', { connection: h.client(), prefix: h.prefix });
+    expect(await queue.getJobCounts('waiting', 'prioritized')).toMatchObject({ waiting: 3, prioritized: 0 });
+    const order: string[] = [];
+    await t.consume('fifo', async (m) => void order.push(m.body), { group: 'g' });
+    await until(() => order.length === 3, 'delivery');
+    expect(order).toEqual(['a', 'b', 'c']);
+    await queue.close();
+  });
+
   test('never closes a connection passed in; closes its own', async () => {
     const client = h.client();
     const t = h.transport({ connection: client });
