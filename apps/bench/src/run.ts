@@ -1,6 +1,7 @@
 // Runs one benchmark suite and prints its table as markdown on stdout.
 //
-//   pnpm --filter finaegis-bench bench [suite] [--rounds 5] [--time 500] [--warmup 100] [--batch 1] [--save]
+//   pnpm --filter finaegis-bench bench [suite] [--rounds 5] [--time 500] [--warmup 100] [--batch 1]
+//     [--only <case>] [--save]
 //
 // Suites of this app run here; any other name runs the `bench` script of packages/<name> (the
 // adapters keep their own benchmarks next to their code).
@@ -69,13 +70,14 @@ async function main(): Promise<void> {
       time: { type: 'string', default: '500' },
       warmup: { type: 'string', default: '100' },
       batch: { type: 'string', default: '1' },
+      only: { type: 'string' },
       save: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
     console.log(
-      'usage: bench [suite] [--rounds 5] [--time 500] [--warmup 100] [--batch 1] [--save]\n' +
+      'usage: bench [suite] [--rounds 5] [--time 500] [--warmup 100] [--batch 1] [--only <case>] [--save]\n' +
         `suites: ${Object.keys(SUITES).join(', ')}, or a package name under packages/ with a bench script`,
     );
     return;
@@ -91,7 +93,7 @@ async function main(): Promise<void> {
     batch: positiveInteger('batch', values.batch),
   };
   const started = performance.now();
-  const result = await suite.run({ ...options, log: (line) => console.error(line) });
+  const result = await suite.run({ ...options, only: values.only, log: (line) => console.error(line) });
   const seconds = (performance.now() - started) / 1000;
 
   const cpu = cpus();
@@ -106,7 +108,7 @@ async function main(): Promise<void> {
       cores: cpu.length,
       memoryGiB: Math.round(totalmem() / 2 ** 30),
     },
-    options,
+    options: { ...options, ...(values.only === undefined ? {} : { only: values.only }) },
     seconds: Math.round(seconds * 10) / 10,
     contenders: result.contenders,
     unit: 'operations per second',

@@ -1,6 +1,8 @@
 import type { CaseResult, RoundOptions } from './harness';
 
 export type SuiteOptions = Omit<RoundOptions, 'onRound'> & {
+  /** Run only the cases whose name starts with this (e.g. `dispatch`). */
+  readonly only?: string | undefined;
   /** Progress lines (stderr), kept apart from the table on stdout. */
   readonly log: (line: string) => void;
 };
