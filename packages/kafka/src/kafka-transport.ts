@@ -34,6 +34,9 @@ import { SendBatcher } from './send-batcher';
 
 const PREFIX = '[@finaegis/kafka]';
 
+/** While a batch is being handled, its finished prefix is committed at least this often. */
+const COMMIT_EVERY_MS = 250;
+
 /** Record header naming the only group that should handle a re-driven record. */
 const TARGET_GROUP_HEADER = 'finaegis-redrive-group';
 
@@ -171,8 +174,15 @@ interface ConsumerState {
   stopping: boolean;
   /** Set by crash: results of the handlers in flight are ignored; nothing more is committed. */
   crashed: boolean;
-  /** Bumped on every group join: work fetched before a rebalance no longer resolves offsets. */
-  generation: number;
+  /** Between kafkajs noticing a rebalance and the next join: no new record starts meanwhile. */
+  rebalancing: boolean;
+  /** Partitions of the topic this consumer owns (its assignment at the last group join). */
+  assigned: ReadonlySet<number>;
+  /**
+   * Bumped for a partition each time a rebalance takes it away: work fetched before then no
+   * longer resolves or commits offsets, even if the partition comes back later.
+   */
+  readonly epochs: Map<number, number>;
   /** Batches whose records are still being handled. */
   readonly inFlight: Set<Promise<void>>;
   /** Resolves pending backoff waits when the consumer stops. */
@@ -302,7 +312,9 @@ export class KafkaTransport implements Transport {
     });
     const state: ConsumerState = {
       crashed: false,
-      generation: 0,
+      rebalancing: false,
+      assigned: new Set(),
+      epochs: new Map(),
       inFlight: new Set(),
       channel,
       group: options.group,
@@ -325,11 +337,22 @@ export class KafkaTransport implements Transport {
           ),
         this.joinTimeoutMs,
       );
-      consumer.on(consumer.events.GROUP_JOIN, () => {
-        state.generation++;
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+        const now = new Set(payload.memberAssignment[topic] ?? []);
+        for (const partition of state.assigned) {
+          if (!now.has(partition)) state.epochs.set(partition, (state.epochs.get(partition) ?? 0) + 1);
+        }
+        state.assigned = now;
+        state.rebalancing = false;
         clearTimeout(timer);
         resolve();
       });
+    });
+    // Records already started finish (and commit, which a rebalancing group still accepts); the
+    // rest wait for whoever owns their partition after the rebalance, instead of being handled
+    // here and then again there.
+    consumer.on(consumer.events.REBALANCING, () => {
+      state.rebalancing = true;
     });
     try {
       await consumer.connect();
@@ -362,12 +385,34 @@ export class KafkaTransport implements Transport {
     const { batch, resolveOffset, pause } = payload;
     const messages = batch.messages;
     if (messages.length === 0 || state.stopping) return;
-    const generation = state.generation;
-    const current = () => generation === state.generation && !state.crashed;
-    const active = () => current() && !state.stopping;
+    const { partition } = batch;
+    const epoch = state.epochs.get(partition) ?? 0;
+    // A rebalance that leaves the partition here does not stop its work: kafkajs keeps it paused,
+    // and the offsets resolved later go to the new generation's commit.
+    const current = () =>
+      !state.crashed && state.assigned.has(partition) && (state.epochs.get(partition) ?? 0) === epoch;
+    const active = () => current() && !state.stopping && !state.rebalancing;
     const resume = pause();
     const done = new Array<boolean>(messages.length).fill(false);
     let resolvedUpTo = 0;
+    let committedUpTo = 0;
+    let lastCommit = Date.now();
+    const commit = async () => {
+      if (resolvedUpTo <= committedUpTo || !current()) return;
+      const upTo = resolvedUpTo;
+      lastCommit = Date.now();
+      const offset = String(Number(messages[upTo - 1]!.offset) + 1);
+      try {
+        await state.consumer.commitOffsets([{ topic: batch.topic, partition, offset }]);
+        committedUpTo = Math.max(committedUpTo, upTo);
+      } catch (error) {
+        this.logger.warn(`${PREFIX} offset commit failed; those records may be delivered again`, {
+          topic: batch.topic,
+          partition,
+          error: describeError(error).message,
+        });
+      }
+    };
     const chains = new Map<string, Promise<void>>();
     const running: Promise<void>[] = [];
     for (let index = 0; index < messages.length; index++) {
@@ -379,11 +424,13 @@ export class KafkaTransport implements Transport {
         if (!(await this.handleRecord(state, batch.partition, record, active))) return;
         done[index] = true;
         // Only a contiguous prefix of finished records may be committed, and only while this
-        // consumer still owns the partition (no rebalance since the fetch).
+        // consumer still owns the partition.
         while (current() && resolvedUpTo < messages.length && done[resolvedUpTo]) {
           resolveOffset(messages[resolvedUpTo]!.offset);
           resolvedUpTo++;
         }
+        // A long batch commits as it goes, so that a crash repeats little work.
+        if (Date.now() - lastCommit >= COMMIT_EVERY_MS) await commit();
       });
       if (key !== undefined) chains.set(key, work);
       running.push(work);
@@ -391,18 +438,7 @@ export class KafkaTransport implements Transport {
     const finished = (async () => {
       const results = await Promise.allSettled(running);
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (resolvedUpTo > 0 && current()) {
-        const offset = String(Number(messages[resolvedUpTo - 1]!.offset) + 1);
-        await state.consumer
-          .commitOffsets([{ topic: batch.topic, partition: batch.partition, offset }])
-          .catch((error: unknown) => {
-            this.logger.warn(`${PREFIX} offset commit failed; those records will be delivered again`, {
-              topic: batch.topic,
-              partition: batch.partition,
-              error: describeError(error).message,
-            });
-          });
-      }
+      await commit();
       if (failed) {
         this.logger.error(
           `${PREFIX} a record could not be handled nor dead-lettered; it will be delivered again`,
