@@ -68,6 +68,29 @@ export interface CreateAppOptions {
 }
 
 /**
+ * The transport named by QUEUE_CONNECTION. Queue, topic and group names are prefixed with the
+ * exchange stream name, so that demos on one broker do not meet.
+ */
+export async function createTransport(config: DemoConfig): Promise<Transport> {
+  const domain = config.domain;
+  if (domain.queueConnection === 'bullmq') {
+    const { createBullmqTransport } = await import('@finaegis/bullmq');
+    return createBullmqTransport({ url: domain.redisUrl, prefix: `${config.stream}-bull` });
+  }
+  if (domain.queueConnection === 'kafka') {
+    const { createKafkaTransport } = await import('@finaegis/kafka');
+    return createKafkaTransport({
+      brokers: domain.kafkaBrokers,
+      clientId: 'finaegis-demo',
+      topicPrefix: `${config.stream}.`,
+      groupIdPrefix: `${config.stream}.`,
+      startFrom: 'earliest',
+    });
+  }
+  return new MemoryTransport();
+}
+
+/**
  * Builds the adapters named by the configuration. The broker and database adapters are loaded only
  * when configured, so the embedded (memory) demo needs nothing else installed or running.
  */
@@ -75,17 +98,7 @@ export async function createAdapters(config: DemoConfig): Promise<Adapters> {
   const domain = config.domain;
   const opened: { close(): Promise<void> }[] = [];
   try {
-    let transport: Transport;
-    if (domain.queueConnection === 'bullmq') {
-      const { createBullmqTransport } = await import('@finaegis/bullmq');
-      transport = createBullmqTransport({ url: domain.redisUrl, prefix: `${config.stream}-bull` });
-    } else if (domain.queueConnection === 'kafka') {
-      throw new Error(
-        '[finaegis-demo] QUEUE_CONNECTION=kafka: the Kafka transport is not wired into the demo yet; use memory or bullmq',
-      );
-    } else {
-      transport = new MemoryTransport();
-    }
+    const transport = await createTransport(config);
     opened.push(transport);
 
     let cache: CacheStore;

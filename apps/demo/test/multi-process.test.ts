@@ -2,11 +2,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
-import { createBullmqTransport } from '@finaegis/bullmq';
-import { createCqrs, defineConfig, MessageRegistry, silentLogger } from '@finaegis/core';
+import { createCqrs, MessageRegistry, silentLogger } from '@finaegis/core';
 import { PostgresEventStore } from '@finaegis/postgres';
-import { afterAll, describe, expect, it } from 'vitest';
-import { DEMO_ACCOUNTS, SEED_BALANCES } from '../src/config/domain';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createTransport } from '../src/app';
+import { DEMO_ACCOUNTS, demoConfigFromEnv, SEED_BALANCES } from '../src/config/domain';
 import { type Amount, formatAmount, parseAmount } from '../src/decimal';
 import { ExchangeEngine } from '../src/domain/engine';
 import { PlaceOrderCommand } from '../src/domain/messages';
@@ -19,15 +19,13 @@ const ORDERS = 1000;
 const demoDir = resolve(import.meta.dirname, '..');
 const id = randomBytes(4).toString('hex');
 const schema = `demo_mp_${id}`;
-const env = {
+const baseEnv = {
   ...process.env,
-  QUEUE_CONNECTION: 'bullmq',
   EVENT_STORE: 'postgres',
   CACHE_DRIVER: 'redis',
   REDIS_URL,
   DATABASE_URL,
   EVENT_STORE_SCHEMA: schema,
-  EXCHANGE_STREAM: `demo-mp-${id}`,
   WORKER_CONCURRENCY: '4',
   PORT: '0',
   LOG_LEVEL: 'warn',
@@ -45,7 +43,11 @@ const pg = createRequire(resolve(demoDir, '../../packages/postgres/package.json'
 };
 
 /** Starts `cli.ts <command>` as its own process; resolves with the line that says it is ready. */
-function startProcess(command: string, ready: RegExp): Promise<RegExpExecArray> {
+function startProcess(
+  command: string,
+  env: Record<string, string | undefined>,
+  ready: RegExp,
+): Promise<RegExpExecArray> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', command], { cwd: demoDir, env });
   children.push(child);
   let output = '';
@@ -65,9 +67,9 @@ function startProcess(command: string, ready: RegExp): Promise<RegExpExecArray> 
   });
 }
 
-afterAll(async () => {
+afterEach(async () => {
   await Promise.all(
-    children.map(
+    children.splice(0).map(
       (child) =>
         new Promise<void>((done) => {
           if (child.exitCode !== null) return done();
@@ -76,140 +78,147 @@ afterAll(async () => {
         }),
     ),
   );
+});
+
+afterAll(async () => {
   const client = new pg.Client({ connectionString: DATABASE_URL });
   await client.connect();
   await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
   await client.end();
 });
 
-describe('one API and two workers as separate processes (BullMQ, PostgreSQL, Redis cache)', () => {
-  it(`handles ${ORDERS} async orders once each: balances equal what the trades imply`, async () => {
-    const [, url] = await startProcess('api', /listening on (http:\/\/\S+?)\/? /);
-    await Promise.all([startProcess('worker', /worker ready/), startProcess('worker', /worker ready/)]);
+describe.each(['bullmq', 'kafka'])(
+  'one API and two workers as separate processes (%s, PostgreSQL, Redis cache)',
+  (queue) => {
+    it(`handles ${ORDERS} async orders once each: balances equal what the trades imply`, async () => {
+      const env = { ...baseEnv, QUEUE_CONNECTION: queue, EXCHANGE_STREAM: `demo-mp-${queue}-${id}` };
+      const [, url] = await startProcess('api', env, /listening on (http:\/\/\S+?)\/? /);
+      await Promise.all([
+        startProcess('worker', env, /worker ready/),
+        startProcess('worker', env, /worker ready/),
+      ]);
 
-    const result = await runLoad({
-      url: url!,
-      orders: ORDERS,
-      concurrency: 16,
-      async: true,
-      pair: 'BTC/USD',
-    });
-    expect(result.failed).toBe(0);
-    const orderIds = result.orderIds.filter((orderId): orderId is string => orderId !== undefined);
-    expect(new Set(orderIds).size).toBe(ORDERS);
+      const result = await runLoad({
+        url: url!,
+        orders: ORDERS,
+        concurrency: 16,
+        async: true,
+        pair: 'BTC/USD',
+      });
+      expect(result.failed).toBe(0);
+      const orderIds = result.orderIds.filter((orderId): orderId is string => orderId !== undefined);
+      expect(new Set(orderIds).size).toBe(ORDERS);
 
-    const store = new PostgresEventStore({ connectionString: DATABASE_URL, schema });
-    try {
-      const stream = env.EXCHANGE_STREAM;
-      // Every order ends up placed or rejected exactly once, whichever worker took it.
-      const events = await eventually(async () => {
-        const all = await store.readStream(stream);
-        const decided = all.filter(
+      const store = new PostgresEventStore({ connectionString: DATABASE_URL, schema });
+      try {
+        const stream = env.EXCHANGE_STREAM;
+        // Every order ends up placed or rejected exactly once, whichever worker took it.
+        const events = await eventually(async () => {
+          const all = await store.readStream(stream);
+          const decided = all.filter(
+            (e) => e.type === 'exchange.OrderPlaced' || e.type === 'exchange.OrderRejected',
+          );
+          return decided.length >= ORDERS ? all : undefined;
+        }, 120_000);
+        const decided = events.filter(
           (e) => e.type === 'exchange.OrderPlaced' || e.type === 'exchange.OrderRejected',
         );
-        return decided.length >= ORDERS ? all : undefined;
-      }, 120_000);
-      const decided = events.filter(
-        (e) => e.type === 'exchange.OrderPlaced' || e.type === 'exchange.OrderRejected',
-      );
-      const decidedIds = decided.map((e) => e.data.orderId as string);
-      expect(decided.length).toBe(ORDERS);
-      expect(new Set(decidedIds)).toEqual(new Set(orderIds));
+        const decidedIds = decided.map((e) => e.data.orderId as string);
+        expect(decided.length).toBe(ORDERS);
+        expect(new Set(decidedIds)).toEqual(new Set(orderIds));
 
-      // Deliver 100 of the orders again, as new messages with the same order ids (a client retry or
-      // a redelivery): the workers must not place any of them twice.
-      const transport = createBullmqTransport({ url: REDIS_URL, prefix: `${stream}-bull` });
-      const sender = createCqrs({
-        config: defineConfig({ queueConnection: 'bullmq' }),
-        transport,
-        logger: silentLogger,
-      });
-      try {
-        for (let i = 0; i < 100; i++) {
-          const { token, body } = loadOrder(i, 'BTC/USD');
-          const accountId = DEMO_ACCOUNTS.find((a) => a.token === token)!.accountId;
-          await sender.commandBus.dispatchAsync(
-            new PlaceOrderCommand(
-              result.orderIds[i]!,
-              accountId,
-              body.pair!,
-              body.side as 'buy',
-              'limit',
-              body.amount!,
-              body.price!,
-            ),
+        // Deliver 100 of the orders again, as new messages with the same order ids (a client retry or
+        // a redelivery): the workers must not place any of them twice.
+        const config = demoConfigFromEnv(env);
+        const transport = await createTransport(config);
+        const sender = createCqrs({ config: config.domain, transport, logger: silentLogger });
+        try {
+          for (let i = 0; i < 100; i++) {
+            const { token, body } = loadOrder(i, 'BTC/USD');
+            const accountId = DEMO_ACCOUNTS.find((a) => a.token === token)!.accountId;
+            await sender.commandBus.dispatchAsync(
+              new PlaceOrderCommand(
+                result.orderIds[i]!,
+                accountId,
+                body.pair!,
+                body.side as 'buy',
+                'limit',
+                body.amount!,
+                body.price!,
+              ),
+            );
+          }
+          await eventually(
+            async () =>
+              (await transport.depth('commands', { group: 'exchange-workers' })) === 0 ? true : undefined,
+            60_000,
           );
+        } finally {
+          await sender.close();
         }
-        await eventually(
-          async () =>
-            (await transport.depth('commands', { group: 'exchange-workers' })) === 0 ? true : undefined,
-          60_000,
+        events.splice(0, events.length, ...(await store.readStream(stream)));
+        const decidedAgain = events.filter(
+          (e) => e.type === 'exchange.OrderPlaced' || e.type === 'exchange.OrderRejected',
         );
+        expect(decidedAgain.length).toBe(ORDERS);
+
+        // The balances the trades imply, computed here from the events, independently of the engine.
+        const expected = new Map<string, Amount>();
+        const add = (account: string, asset: string, amount: Amount) =>
+          expected.set(`${account}:${asset}`, (expected.get(`${account}:${asset}`) ?? 0n) + amount);
+        const filled = new Map<string, Amount>();
+        for (const e of events) {
+          const d = e.data as Record<string, string>;
+          if (e.type === 'exchange.FundsDeposited') add(d.accountId!, d.asset!, parseAmount(d.amount!));
+          if (e.type === 'exchange.OrderMatched') {
+            const qty = parseAmount(d.quantity!);
+            const quote = parseAmount(d.quoteAmount!);
+            const takerBuys = d.takerSide === 'buy';
+            const buyer = takerBuys ? d.takerAccountId! : d.makerAccountId!;
+            const seller = takerBuys ? d.makerAccountId! : d.takerAccountId!;
+            const buyerFee = parseAmount(takerBuys ? d.takerFee! : d.makerFee!);
+            const sellerFee = parseAmount(takerBuys ? d.makerFee! : d.takerFee!);
+            add(buyer, 'USD', -quote);
+            add(buyer, 'BTC', qty - buyerFee);
+            add(seller, 'BTC', -qty);
+            add(seller, 'USD', quote - sellerFee);
+            for (const orderId of [d.makerOrderId!, d.takerOrderId!])
+              filled.set(orderId, (filled.get(orderId) ?? 0n) + qty);
+          }
+        }
+        const trades = events.filter((e) => e.type === 'exchange.OrderMatched').length;
+        expect(trades).toBeGreaterThan(50);
+
+        for (const account of DEMO_ACCOUNTS) {
+          const response = await fetch(`${url}/balances`, {
+            headers: { authorization: `Bearer ${account.token}` },
+          });
+          const { balances } = (await response.json()) as {
+            balances: Record<string, { available: string; locked: string }>;
+          };
+          for (const asset of Object.keys(SEED_BALANCES)) {
+            const held = parseAmount(balances[asset]!.available) + parseAmount(balances[asset]!.locked);
+            expect(formatAmount(held), `${account.accountId} ${asset}`).toBe(
+              formatAmount(expected.get(`${account.accountId}:${asset}`) ?? 0n),
+            );
+          }
+        }
+
+        // A fresh engine rebuilt from the stored events agrees: no order over-filled, funds conserved.
+        const engine = new ExchangeEngine({ store, registry: new MessageRegistry(), streamId: stream });
+        const check = await engine.read((x) => ({
+          totals: x.totals(),
+          orders: decidedIds.map((orderId) => x.order(orderId)!),
+        }));
+        for (const order of check.orders) {
+          expect(parseAmount(order.filled)).toBe(filled.get(order.orderId) ?? 0n);
+          expect(parseAmount(order.filled) <= parseAmount(order.amount)).toBe(true);
+        }
+        const seeded = (asset: string) => parseAmount(SEED_BALANCES[asset]!) * BigInt(DEMO_ACCOUNTS.length);
+        expect(check.totals).toEqual({ USD: seeded('USD'), BTC: seeded('BTC'), ETH: seeded('ETH') });
       } finally {
-        await sender.close();
+        await store.close();
       }
-      events.splice(0, events.length, ...(await store.readStream(stream)));
-      const decidedAgain = events.filter(
-        (e) => e.type === 'exchange.OrderPlaced' || e.type === 'exchange.OrderRejected',
-      );
-      expect(decidedAgain.length).toBe(ORDERS);
-
-      // The balances the trades imply, computed here from the events, independently of the engine.
-      const expected = new Map<string, Amount>();
-      const add = (account: string, asset: string, amount: Amount) =>
-        expected.set(`${account}:${asset}`, (expected.get(`${account}:${asset}`) ?? 0n) + amount);
-      const filled = new Map<string, Amount>();
-      for (const e of events) {
-        const d = e.data as Record<string, string>;
-        if (e.type === 'exchange.FundsDeposited') add(d.accountId!, d.asset!, parseAmount(d.amount!));
-        if (e.type === 'exchange.OrderMatched') {
-          const qty = parseAmount(d.quantity!);
-          const quote = parseAmount(d.quoteAmount!);
-          const takerBuys = d.takerSide === 'buy';
-          const buyer = takerBuys ? d.takerAccountId! : d.makerAccountId!;
-          const seller = takerBuys ? d.makerAccountId! : d.takerAccountId!;
-          const buyerFee = parseAmount(takerBuys ? d.takerFee! : d.makerFee!);
-          const sellerFee = parseAmount(takerBuys ? d.makerFee! : d.takerFee!);
-          add(buyer, 'USD', -quote);
-          add(buyer, 'BTC', qty - buyerFee);
-          add(seller, 'BTC', -qty);
-          add(seller, 'USD', quote - sellerFee);
-          for (const orderId of [d.makerOrderId!, d.takerOrderId!])
-            filled.set(orderId, (filled.get(orderId) ?? 0n) + qty);
-        }
-      }
-      const trades = events.filter((e) => e.type === 'exchange.OrderMatched').length;
-      expect(trades).toBeGreaterThan(50);
-
-      for (const account of DEMO_ACCOUNTS) {
-        const response = await fetch(`${url}/balances`, {
-          headers: { authorization: `Bearer ${account.token}` },
-        });
-        const { balances } = (await response.json()) as {
-          balances: Record<string, { available: string; locked: string }>;
-        };
-        for (const asset of Object.keys(SEED_BALANCES)) {
-          const held = parseAmount(balances[asset]!.available) + parseAmount(balances[asset]!.locked);
-          expect(formatAmount(held), `${account.accountId} ${asset}`).toBe(
-            formatAmount(expected.get(`${account.accountId}:${asset}`) ?? 0n),
-          );
-        }
-      }
-
-      // A fresh engine rebuilt from the stored events agrees: no order over-filled, funds conserved.
-      const engine = new ExchangeEngine({ store, registry: new MessageRegistry(), streamId: stream });
-      const check = await engine.read((x) => ({
-        totals: x.totals(),
-        orders: decidedIds.map((orderId) => x.order(orderId)!),
-      }));
-      for (const order of check.orders) {
-        expect(parseAmount(order.filled)).toBe(filled.get(order.orderId) ?? 0n);
-        expect(parseAmount(order.filled) <= parseAmount(order.amount)).toBe(true);
-      }
-      const seeded = (asset: string) => parseAmount(SEED_BALANCES[asset]!) * BigInt(DEMO_ACCOUNTS.length);
-      expect(check.totals).toEqual({ USD: seeded('USD'), BTC: seeded('BTC'), ETH: seeded('ETH') });
-    } finally {
-      await store.close();
-    }
-  });
-});
+    });
+  },
+);
