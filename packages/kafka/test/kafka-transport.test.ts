@@ -1,0 +1,134 @@
+import { UnsupportedFeatureError } from '@finaegis/core';
+import { Kafka, logLevel } from 'kafkajs';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { createKafkaTransport, type KafkaTransport } from '../src/index';
+import { BROKERS, kafka, removePrefix, requireKafka, testTransport, uniquePrefix } from './helpers';
+
+const prefix = uniquePrefix();
+const opened: KafkaTransport[] = [];
+const open = (transport: KafkaTransport) => {
+  opened.push(transport);
+  return transport;
+};
+
+beforeAll(requireKafka);
+afterEach(async () => {
+  await Promise.allSettled(opened.map((t) => t.close()));
+  opened.length = 0;
+});
+afterAll(() => removePrefix(prefix));
+
+async function waitUntil(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const message = (id: string, key?: string) => ({
+  id,
+  type: 'test.Message',
+  body: JSON.stringify({ id }),
+  headers: { h: 'v' },
+  ...(key === undefined ? {} : { key }),
+});
+
+describe('KafkaTransport', () => {
+  test('refuses options without a client or brokers, and bad consume options', async () => {
+    expect(() => createKafkaTransport({})).toThrow(TypeError);
+    expect(() => createKafkaTransport({ brokers: BROKERS, partitions: 0 })).toThrow(RangeError);
+    const transport = open(testTransport(prefix));
+    await expect(transport.consume('c', async () => {}, { group: '' })).rejects.toThrow(TypeError);
+    await expect(transport.consume('c', async () => {}, { group: 'g', concurrency: 0 })).rejects.toThrow(
+      RangeError,
+    );
+    await expect(transport.send('c', message('1'), { delayMs: 10 })).rejects.toBeInstanceOf(
+      UnsupportedFeatureError,
+    );
+  });
+
+  test('maps channels to prefixed topics with the configured partitions, and groups to group ids', async () => {
+    const transport = open(testTransport(prefix, { partitions: 4 }));
+    const channel = `layout-${Date.now().toString(36)}`;
+    const got: string[] = [];
+    await transport.consume(channel, async (m) => void got.push(m.id), { group: 'g1' });
+    await transport.send(channel, message('a', 'k'));
+    await waitUntil(() => got.length === 1, 'the message');
+    expect(transport.topicName(channel)).toBe(`${prefix}${channel}`);
+    expect(transport.groupId(channel, 'g1')).toBe(`${prefix}${channel}.g1`);
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const metadata = await admin.fetchTopicMetadata({ topics: [transport.topicName(channel)] });
+      expect(metadata.topics[0]?.partitions).toHaveLength(4);
+      const dlq = await admin.fetchTopicMetadata({ topics: [`${transport.topicName(channel)}.dlq`] });
+      expect(dlq.topics[0]?.partitions).toHaveLength(1);
+      const groups = await admin.describeGroups([transport.groupId(channel, 'g1')]);
+      expect(groups.groups[0]?.state).toBe('Stable');
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
+  test('uses a kafkajs client passed in, and leaves it usable after close', async () => {
+    const client = new Kafka({ clientId: 'passed-in', brokers: BROKERS, logLevel: logLevel.NOTHING });
+    const transport = open(createKafkaTransport({ kafka: client, topicPrefix: prefix, partitions: 2 }));
+    const channel = `passed-${Date.now().toString(36)}`;
+    const got: string[] = [];
+    await transport.consume(channel, async (m) => void got.push(m.id), { group: 'g' });
+    await transport.send(channel, message('x'));
+    await waitUntil(() => got.length === 1, 'the message');
+    await transport.close();
+    const admin = client.admin();
+    await admin.connect();
+    expect(await admin.listTopics()).toContain(`${prefix}${channel}`);
+    await admin.disconnect();
+  });
+
+  test('a record with a null value is dead-lettered as undecodable and the consumer goes on', async () => {
+    const transport = open(testTransport(prefix));
+    const channel = `null-${Date.now().toString(36)}`;
+    const got: string[] = [];
+    await transport.consume(channel, async (m) => void got.push(m.id), { group: 'g' });
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic: transport.topicName(channel), messages: [{ key: 'k', value: null }] });
+    await producer.disconnect();
+    await transport.send(channel, message('after', 'k'));
+    await waitUntil(() => got.includes('after'), 'the message after the null record');
+    const letters = await transport.deadLetters(channel, { group: 'g' });
+    expect(letters).toHaveLength(1);
+    expect(letters[0]?.error.name).toBe('MessageDecodeError');
+    expect(letters[0]?.message.body).toBe('');
+  });
+
+  test('redrive goes to the failed group only; another group does not see the message again', async () => {
+    const transport = open(testTransport(prefix));
+    const channel = `redrive-${Date.now().toString(36)}`;
+    const healthy: string[] = [];
+    const flaky: string[] = [];
+    let healed = false;
+    await transport.consume(channel, async (m) => void healthy.push(m.id), { group: 'healthy' });
+    await transport.consume(
+      channel,
+      async (m) => {
+        if (!healed) throw new Error('not yet');
+        flaky.push(m.id);
+      },
+      { group: 'flaky', retry: { attempts: 2, backoff: { type: 'fixed', delayMs: 10 } } },
+    );
+    await transport.send(channel, message('m1', 'k1'));
+    await waitUntil(async () => (await transport.deadLetters(channel)).length === 1, 'the dead letter');
+    const [letter] = await transport.deadLetters(channel);
+    expect(letter).toMatchObject({ channel, group: 'flaky', attempts: 2, error: { message: 'not yet' } });
+    healed = true;
+    expect(await transport.redrive(channel, { group: 'healthy' })).toBe(0);
+    expect(await transport.redrive(channel, { group: 'flaky' })).toBe(1);
+    await waitUntil(() => flaky.length === 1, 'the re-driven message');
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(healthy).toEqual(['m1']);
+    expect(await transport.deadLetters(channel)).toEqual([]);
+    await waitUntil(async () => (await transport.depth(channel, { group: 'healthy' })) === 0, 'depth 0');
+  });
+});
