@@ -35,6 +35,8 @@ export interface CaseResult {
   readonly median: Record<string, number>;
   /** Operations per second of each round, per contender. */
   readonly rounds: Record<string, number[]>;
+  /** Median over rounds of `numerator / denominator`, filled in by the suite (see `medianRatio`). */
+  ratios?: Record<string, number>;
   /** Median over rounds of the relative margin of error tinybench reported (percent of the mean latency). */
   readonly rme: Record<string, number>;
 }
@@ -105,15 +107,27 @@ export async function runRounds(cases: readonly Case[], options: RoundOptions): 
   });
 }
 
+/**
+ * The median over rounds of one contender's rate divided by another's in the same round. The
+ * contenders of a case run back to back within a round, so they share whatever else the machine
+ * was doing then; a ratio taken per round cancels much of the drift between rounds that a ratio
+ * of the two medians would keep.
+ */
+export function medianRatio(result: CaseResult, numerator: string, denominator: string): number {
+  const top = result.rounds[numerator] ?? [];
+  const bottom = result.rounds[denominator] ?? [];
+  return median(top.map((value, round) => value / bottom[round]!));
+}
+
 /** `1 234 567` style, readable in a terminal and in markdown. */
 export function formatRate(value: number | undefined): string {
   if (value === undefined || !Number.isFinite(value)) return '–';
   return Math.round(value).toLocaleString('en-US');
 }
 
-export function formatRatio(numerator: number | undefined, denominator: number | undefined): string {
-  if (numerator === undefined || denominator === undefined || !(denominator > 0)) return '–';
-  return `${(numerator / denominator).toFixed(2)}×`;
+export function formatRatio(ratio: number | undefined): string {
+  if (ratio === undefined || !Number.isFinite(ratio)) return '–';
+  return `${ratio.toFixed(2)}×`;
 }
 
 /** A markdown table: one row per line of cells, the first line being the header. */

@@ -3,7 +3,7 @@
 import { strict as assert } from 'node:assert';
 import { type CacheStore, createCqrs, silentLogger } from '@finaegis/core';
 import { MemoryCacheStore } from '@finaegis/memory';
-import { type Case, formatRate, formatRatio, markdownTable, runRounds } from '../harness';
+import { type Case, formatRate, formatRatio, markdownTable, medianRatio, runRounds } from '../harness';
 import type { Suite, SuiteResult, TargetResult } from '../suite';
 import { GetDepth, GetDepthCachedForNest, OrderPlaced, PlaceOrder } from './messages';
 import {
@@ -150,9 +150,9 @@ function render(result: Omit<SuiteResult, 'markdown'>): string {
   const rows = result.cases.map((c) => [
     c.name,
     ...order.map((name) => formatRate(c.median[name])),
-    formatRatio(c.median.ours, c.median.nest),
-    formatRatio(c.median.ours, c.median.direct),
-    formatRatio(c.median.ours, c.median.nestOurMessages),
+    formatRatio(c.ratios?.['ours/nest']),
+    formatRatio(c.ratios?.['ours/direct']),
+    formatRatio(c.ratios?.['ours/nestOurMessages']),
   ]);
   const right = new Set(header.map((_, index) => index).filter((index) => index > 0));
   const lines = [markdownTable([header, ...rows], right), ''];
@@ -181,6 +181,11 @@ export const coreSuite: Suite = {
     } finally {
       await close();
     }
+    for (const c of results) {
+      c.ratios = {};
+      for (const other of ['nest', 'direct', 'nestOurMessages'])
+        c.ratios[`ours/${other}`] = medianRatio(c, 'ours', other);
+    }
     const dispatch = results.find((c) => c.name === 'dispatch');
     const target = (description: string, ratio: number, minimum: number): TargetResult => ({
       description,
@@ -192,11 +197,12 @@ export const coreSuite: Suite = {
       dispatch === undefined
         ? []
         : [
-            target('dispatch vs Nest CommandBus.execute', dispatch.median.ours! / dispatch.median.nest!, 1.2),
-            target('dispatch vs calling the handler', dispatch.median.ours! / dispatch.median.direct!, 0.8),
+            target('dispatch vs Nest CommandBus.execute', dispatch.ratios!['ours/nest']!, 1.2),
+            target('dispatch vs calling the handler', dispatch.ratios!['ours/direct']!, 0.8),
           ];
     const notes = [
-      `Median of ${options.rounds} rounds; each round runs every task for ${options.timeMs} ms after ${options.warmupMs} ms of warm-up, ${options.batch === 1 ? 'one awaited operation per timed call' : `${options.batch} awaited operations per timed call`}.`,
+      `Rates are medians over ${options.rounds} rounds; ratios are medians of the per-round ratios (the contenders of a row run back to back, so a per-round ratio cancels the machine's load drifting between rounds).`,
+      `Each round runs every task for ${options.timeMs} ms after ${options.warmupMs} ms of warm-up, ${options.batch === 1 ? 'one awaited operation per timed call' : `${options.batch} awaited operations per timed call`}.`,
       'Every operation creates its message inside the timed call, in every column.',
       'Handler bodies are the same functions in every column; the cache store is one shared MemoryCacheStore (@finaegis/memory).',
       "Nest's EventBus.publish is fire-and-forget: its subscribers' bodies run inside publish (rxjs mergeMap), and the timed call returns once the 3 subscribers have run (it would wait on setImmediate if they had not); their promises are not awaited, which Nest offers no way to do. Ours and direct await each subscriber in turn.",
