@@ -16,6 +16,7 @@ import {
   type SendOptions,
   type Subscription,
   type Transport,
+  TransportClosedError,
   type TransportFeatures,
   type TransportMessage,
   UnsupportedFeatureError,
@@ -406,8 +407,7 @@ class BullmqTransportImpl implements BullmqTransport {
   }
 
   #assertOpen(): void {
-    if (this.#closing)
-      throw new UnsupportedFeatureError(this.name, 'use after close', 'the transport is closed');
+    if (this.#closing) throw new TransportClosedError('@finaegis/bullmq', 'send or consume');
   }
 
   #jobFor(

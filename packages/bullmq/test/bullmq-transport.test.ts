@@ -3,6 +3,7 @@ import {
   ConfigError,
   MessageDecodeError,
   type ReceivedMessage,
+  TransportClosedError,
   UnsupportedFeatureError,
 } from '@finaegis/core';
 import { Queue, type Worker } from 'bullmq';
@@ -348,6 +349,6 @@ describe('bullmq transport', () => {
     await t.close();
     await t.close();
     expect(await client.ping()).toBe('PONG');
-    await expect(t.send('shared', message('y'))).rejects.toBeInstanceOf(UnsupportedFeatureError);
+    await expect(t.send('shared', message('y'))).rejects.toBeInstanceOf(TransportClosedError);
   });
 });

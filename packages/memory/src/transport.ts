@@ -14,6 +14,7 @@ import {
   type SendOptions,
   type Subscription,
   type Transport,
+  TransportClosedError,
   type TransportFeatures,
   type TransportMessage,
 } from '@finaegis/core';
@@ -640,7 +641,7 @@ export class MemoryTransport implements Transport {
   }
 
   private assertOpen(): void {
-    if (this.closing) throw new Error(`${PREFIX} the transport is closed`);
+    if (this.closing) throw new TransportClosedError('@finaegis/memory', 'send or consume');
   }
 }
 

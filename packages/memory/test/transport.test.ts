@@ -443,7 +443,9 @@ describe('MemoryTransport', () => {
     const first = t.close();
     expect(t.close()).toBe(first);
     await first;
-    await expect(t.send('ch', message())).rejects.toThrow('[@finaegis/memory] the transport is closed');
+    await expect(t.send('ch', message())).rejects.toThrow(
+      '[@finaegis/memory] cannot send or consume: the transport is closed',
+    );
     await expect(t.consume('ch', async () => {}, { group: 'g' })).rejects.toThrow(/closed/);
   });
 

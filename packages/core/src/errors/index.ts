@@ -10,6 +10,7 @@ export { HandlerTimeoutError } from './handler-timeout-error';
 export { MessageDecodeError } from './message-decode-error';
 export { QueryExecutionError } from './query-execution-error';
 export { TransactionTimeoutError } from './transaction-timeout-error';
+export { TransportClosedError } from './transport-closed-error';
 export { UnitOfWorkError } from './unit-of-work-error';
 export { UnknownMessageTypeError } from './unknown-message-type-error';
 export { UnsupportedFeatureError } from './unsupported-feature-error';
