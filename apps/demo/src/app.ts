@@ -240,6 +240,8 @@ export async function createExchangeApp(
     stats,
     tokens,
     async seed() {
+      // In the guide's demo mode (DOMAIN_ENABLE_HANDLERS=false) nothing can be dispatched.
+      if (!commandBus.has(DepositCommand)) return;
       for (const account of DEMO_ACCOUNTS) {
         for (const [asset, amount] of Object.entries(SEED_BALANCES)) {
           await commandBus.dispatch(

@@ -39,10 +39,14 @@ describe('orders over HTTP', () => {
 
   it('matches crossing orders: the trade shows in the book and the balances', async () => {
     await order({ pair: 'BTC/USD', side: 'sell', type: 'limit', amount: '1', price: '30000' }, bob);
-    const before = await h.server.inject({ url: '/orderbook/BTC/USD' });
+    const before = await h.server.inject({ url: '/orderbook/BTC/USD?depth=5' });
     expect(before.json<OrderBookView>().asks).toEqual([{ price: '30000', amount: '1', orders: 1 }]);
+    const hits = h.app.cqrs.queryBus.cacheStats().hits;
+    await h.server.inject({ url: '/orderbook/BTC/USD?depth=5' });
+    expect(h.app.cqrs.queryBus.cacheStats().hits).toBe(hits + 1);
     const taker = await order({ pair: 'BTC/USD', side: 'buy', type: 'market', amount: '0.25' });
     expect(taker.json()).toMatchObject({ status: 'filled', filled: '0.25' });
+    // The same (cached) query: the trade's events invalidated it.
     const book = (await h.server.inject({ url: '/orderbook/btc/usd?depth=5' })).json<OrderBookView>();
     expect(book.asks).toEqual([{ price: '30000', amount: '0.75', orders: 1 }]);
     expect(book.lastPrice).toBe('30000');
@@ -228,6 +232,35 @@ describe('HTTP errors', () => {
       payload: JSON.stringify({ pair: 'BTC/USD', padding: 'x'.repeat(17 * 1024) }),
     });
     expect(huge.statusCode).toBe(413);
+  });
+});
+
+describe('composition', () => {
+  it('runs the OrderPlaced subscribers in priority order', () => {
+    expect(h.app.cqrs.eventBus.getSubscribers(OrderPlaced)).toEqual([
+      { name: 'count placed orders', priority: 5 },
+      { name: 'log placed orders', priority: 1 },
+    ]);
+    expect(h.app.cqrs.eventBus.getSubscribers(OrderMatched)[0]).toEqual({
+      name: 'invalidate order book cache',
+      priority: 10,
+    });
+  });
+
+  it('in demo mode (DOMAIN_ENABLE_HANDLERS=false) answers 503 saying handlers are disabled', async () => {
+    const demo = await startHarness({ DOMAIN_ENABLE_HANDLERS: 'false' });
+    try {
+      const response = await demo.server.inject({
+        method: 'POST',
+        url: '/orders',
+        headers: alice,
+        payload: { pair: 'BTC/USD', side: 'buy', type: 'limit', amount: '1', price: '1' },
+      });
+      expect(response.statusCode).toBe(503);
+      expect(response.json().error).toMatch(/handler/i);
+    } finally {
+      await demo.close();
+    }
   });
 });
 
