@@ -26,7 +26,7 @@ let started = false;
 if (existsSync(servicesScript)) {
   const up = spawnSync(
     process.execPath,
-    [servicesScript, 'up', '--env-file', join(root, 'scripts', '.state', 'env.json')],
+    [servicesScript, 'up', '--env-out', join(root, 'scripts', '.state', 'env.json')],
     {
       stdio: 'inherit',
       env,
