@@ -327,8 +327,9 @@ export class KafkaTransport implements Transport {
       wakeUps: new Set(),
       closing: undefined,
     };
+    let timer: NodeJS.Timeout | undefined;
     const joined = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
+      timer = setTimeout(
         () =>
           reject(
             new Error(
@@ -354,6 +355,15 @@ export class KafkaTransport implements Transport {
     consumer.on(consumer.events.REBALANCING, () => {
       state.rebalancing = true;
     });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      this.logger.error(`${PREFIX} the consumer of ${topic} crashed`, {
+        group: options.group,
+        error: describeError(payload.error).message,
+        restart: payload.restart,
+      });
+    });
+    // Awaited below; this only keeps a late timeout after a failed connect from going unhandled.
+    joined.catch(() => {});
     try {
       await consumer.connect();
       await consumer.subscribe({ topics: [topic], fromBeginning: this.fromBeginning });
@@ -368,6 +378,7 @@ export class KafkaTransport implements Transport {
       // returns is then seen by this group even with `startFrom: 'latest'`.
       await joined;
     } catch (error) {
+      clearTimeout(timer);
       await consumer.disconnect().catch(() => {});
       throw error;
     }
