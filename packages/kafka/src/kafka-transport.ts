@@ -17,6 +17,7 @@ import {
   type Subscription,
   silentLogger,
   type Transport,
+  TransportClosedError,
   type TransportFeatures,
   type TransportMessage,
 } from '@finaegis/core';
@@ -811,7 +812,7 @@ export class KafkaTransport implements Transport {
   }
 
   private assertOpen(): void {
-    if (this.closing) throw new Error(`${PREFIX} the transport is closed`);
+    if (this.closing) throw new TransportClosedError('@finaegis/kafka', 'send or consume');
   }
 }
 
