@@ -7,6 +7,7 @@ export { FinAegisError } from './finaegis-error';
 export { HandlerAlreadyRegisteredError } from './handler-already-registered-error';
 export { HandlerNotFoundError } from './handler-not-found-error';
 export { HandlerTimeoutError } from './handler-timeout-error';
+export { InvalidArgumentError } from './invalid-argument-error';
 export { MessageDecodeError } from './message-decode-error';
 export { QueryExecutionError } from './query-execution-error';
 export { TransactionTimeoutError } from './transaction-timeout-error';
