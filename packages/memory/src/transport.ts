@@ -2,15 +2,19 @@ import {
   assertSendSupported,
   backoffDelay,
   type ConsumeOptions,
-  DEFAULT_RETRY_POLICY,
+  checkChannelName,
+  checkSendOptions,
+  checkTransportMessage,
   type DeadLetter,
   decodeTransportMessage,
   describeError,
+  InvalidArgumentError,
   isRetryable,
   type MessageHandler,
   newId,
   type ReceivedMessage,
   type RetryPolicy,
+  resolveConsumeOptions,
   type SendOptions,
   type Subscription,
   type Transport,
@@ -47,7 +51,8 @@ const FEATURES: TransportFeatures = Object.freeze({
   depth: true,
 });
 
-const PREFIX = '[@finaegis/memory]';
+const ADAPTER = '@finaegis/memory';
+const PREFIX = `[${ADAPTER}]`;
 
 /** What a send leaves in a channel before it is copied to each group. */
 interface Sent {
@@ -448,7 +453,7 @@ const states = new WeakMap<MemoryBroker, BrokerState>();
 
 function stateOf(broker: MemoryBroker): BrokerState {
   const state = states.get(broker);
-  if (!state) throw new TypeError(`${PREFIX} broker must be a MemoryBroker`);
+  if (!state) throw new InvalidArgumentError(ADAPTER, 'broker', 'must be a MemoryBroker');
   return state;
 }
 
@@ -468,8 +473,8 @@ export class MemoryBroker {
    * `MessageDecodeError`. For tests (the contract suite's undecodable-message case).
    */
   sendRaw(channel: string, raw: string): void {
-    assertName('channel', channel);
-    if (typeof raw !== 'string') throw new TypeError(`${PREFIX} raw must be a string`);
+    checkChannelName(ADAPTER, 'channel', channel);
+    if (typeof raw !== 'string') throw new InvalidArgumentError(ADAPTER, 'raw', 'must be a string');
     stateOf(this).publish(channel, raw, {});
   }
 
@@ -477,54 +482,6 @@ export class MemoryBroker {
   close(): void {
     stateOf(this).close();
   }
-}
-
-function assertName(what: string, value: unknown): asserts value is string {
-  if (typeof value !== 'string' || value.length === 0) {
-    throw new TypeError(`${PREFIX} ${what} must be a non-empty string, got ${JSON.stringify(value)}`);
-  }
-}
-
-function copyMessage(message: TransportMessage): TransportMessage {
-  for (const field of ['id', 'type', 'body'] as const) {
-    if (typeof message?.[field] !== 'string') {
-      throw new TypeError(`${PREFIX} message.${field} must be a string`);
-    }
-  }
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(message.headers ?? {})) {
-    if (typeof value !== 'string') throw new TypeError(`${PREFIX} header ${name} must be a string`);
-    headers[name] = value;
-  }
-  // A copy, so that a sender changing its object afterwards cannot change what consumers see.
-  const copy: TransportMessage = { id: message.id, type: message.type, body: message.body, headers };
-  return message.key === undefined ? copy : { ...copy, key: message.key };
-}
-
-function checkSendOptions(options: SendOptions): void {
-  const { delayMs, priority } = options;
-  if (delayMs !== undefined && !(Number.isFinite(delayMs) && delayMs >= 0)) {
-    throw new RangeError(`${PREFIX} delayMs must be a finite number >= 0, got ${String(delayMs)}`);
-  }
-  if (priority !== undefined && !Number.isFinite(priority)) {
-    throw new RangeError(`${PREFIX} priority must be a finite number, got ${String(priority)}`);
-  }
-}
-
-function checkConsumeOptions(options: ConsumeOptions): { concurrency: number; retry: RetryPolicy } {
-  assertName('group', options?.group);
-  const concurrency = options.concurrency ?? 1;
-  if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new RangeError(`${PREFIX} concurrency must be an integer >= 1, got ${String(concurrency)}`);
-  }
-  const retry = options.retry ?? DEFAULT_RETRY_POLICY;
-  if (!Number.isInteger(retry.attempts) || retry.attempts < 1) {
-    throw new RangeError(`${PREFIX} retry.attempts must be an integer >= 1, got ${String(retry.attempts)}`);
-  }
-  if (!Number.isFinite(retry.backoff.delayMs) || retry.backoff.delayMs < 0) {
-    throw new RangeError(`${PREFIX} retry.backoff.delayMs must be a number >= 0`);
-  }
-  return { concurrency, retry };
 }
 
 /**
@@ -554,19 +511,20 @@ export class MemoryTransport implements Transport {
 
   async send(channel: string, message: TransportMessage, options: SendOptions = {}): Promise<void> {
     this.assertOpen();
-    assertName('channel', channel);
+    checkChannelName(ADAPTER, 'channel', channel);
+    checkSendOptions(ADAPTER, options);
     assertSendSupported(this, options);
-    checkSendOptions(options);
-    const copy = copyMessage(message);
+    const copy = checkTransportMessage(ADAPTER, message);
     this.state.publish(channel, options.key === undefined ? copy : { ...copy, key: options.key }, options);
   }
 
   async consume(channel: string, handler: MessageHandler, options: ConsumeOptions): Promise<Subscription> {
     this.assertOpen();
-    assertName('channel', channel);
-    if (typeof handler !== 'function') throw new TypeError(`${PREFIX} handler must be a function`);
-    const { concurrency, retry } = checkConsumeOptions(options);
-    const group = this.state.group(channel, options.group);
+    checkChannelName(ADAPTER, 'channel', channel);
+    if (typeof handler !== 'function')
+      throw new InvalidArgumentError(ADAPTER, 'handler', 'must be a function');
+    const { group: groupName, concurrency, retry } = resolveConsumeOptions(ADAPTER, options);
+    const group = this.state.group(channel, groupName);
     const consumer: Consumer = {
       transport: this,
       group,
@@ -599,7 +557,7 @@ export class MemoryTransport implements Transport {
     channel: string,
     options: { group?: string; limit?: number } = {},
   ): Promise<DeadLetter[]> {
-    assertName('channel', channel);
+    checkChannelName(ADAPTER, 'channel', channel);
     const letters = this.state.deadLetters(channel, options.group);
     const limited = options.limit === undefined ? letters : letters.slice(0, Math.max(0, options.limit));
     return limited.map(({ sent: _sent, ...letter }) => letter);
@@ -607,12 +565,12 @@ export class MemoryTransport implements Transport {
 
   async redrive(channel: string, options: { group?: string; ids?: readonly string[] } = {}): Promise<number> {
     this.assertOpen();
-    assertName('channel', channel);
+    checkChannelName(ADAPTER, 'channel', channel);
     return this.state.redrive(channel, options.group, options.ids);
   }
 
   async depth(channel: string, options: { group?: string } = {}): Promise<number> {
-    assertName('channel', channel);
+    checkChannelName(ADAPTER, 'channel', channel);
     return this.state.depth(channel, options.group);
   }
 
@@ -641,7 +599,7 @@ export class MemoryTransport implements Transport {
   }
 
   private assertOpen(): void {
-    if (this.closing) throw new TransportClosedError('@finaegis/memory', 'send or consume');
+    if (this.closing) throw new TransportClosedError(ADAPTER, 'send or consume');
   }
 }
 

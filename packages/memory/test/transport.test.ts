@@ -1,4 +1,9 @@
-import { MessageDecodeError, type ReceivedMessage, type TransportMessage } from '@finaegis/core';
+import {
+  InvalidArgumentError,
+  MessageDecodeError,
+  type ReceivedMessage,
+  type TransportMessage,
+} from '@finaegis/core';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { MemoryBroker, MemoryTransport } from '../src/index';
 
@@ -414,26 +419,44 @@ describe('MemoryTransport', () => {
     broker.close();
   });
 
-  test('bad input is refused with clear errors', async () => {
+  test('bad input is refused with an InvalidArgumentError naming the argument', async () => {
     const t = transport();
-    await expect(t.send('', message())).rejects.toThrow(TypeError);
+    const refused = (argument: string) =>
+      expect.objectContaining({ name: 'InvalidArgumentError', adapter: '@finaegis/memory', argument });
+    await expect(t.send('', message())).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(t.send('', message())).rejects.toEqual(refused('channel'));
     await expect(t.send('ch', { ...message(), body: 1 } as unknown as TransportMessage)).rejects.toThrow(
-      /message.body must be a string/,
+      '[@finaegis/memory] invalid message.body: must be a string, got 1',
     );
+    await expect(t.send('ch', { ...message(), id: '' })).rejects.toEqual(refused('message.id'));
     await expect(
       t.send('ch', { ...message(), headers: { a: 1 } } as unknown as TransportMessage),
-    ).rejects.toThrow(/header a/);
-    await expect(t.send('ch', message(), { delayMs: -1 })).rejects.toThrow(RangeError);
-    await expect(t.send('ch', message(), { priority: Number.NaN })).rejects.toThrow(RangeError);
-    await expect(t.consume('ch', async () => {}, { group: '' })).rejects.toThrow(/group/);
-    await expect(t.consume('ch', async () => {}, { group: 'g', concurrency: 0 })).rejects.toThrow(RangeError);
+    ).rejects.toEqual(refused('message.headers'));
+    await expect(t.send('ch', { ...message(), key: 7 } as unknown as TransportMessage)).rejects.toEqual(
+      refused('message.key'),
+    );
+    await expect(t.send('ch', message(), { delayMs: -1 })).rejects.toEqual(refused('delayMs'));
+    await expect(t.send('ch', message(), { priority: Number.NaN })).rejects.toEqual(refused('priority'));
+    await expect(t.send('ch', message(), { dedupeId: '' })).rejects.toEqual(refused('dedupeId'));
+    await expect(t.consume('ch', async () => {}, { group: '' })).rejects.toEqual(refused('group'));
+    await expect(t.consume('ch', async () => {}, { group: 'g', concurrency: 0 })).rejects.toEqual(
+      refused('concurrency'),
+    );
     await expect(
       t.consume('ch', async () => {}, {
         group: 'g',
         retry: { attempts: 0, backoff: { type: 'fixed', delayMs: 0 } },
       }),
-    ).rejects.toThrow(/attempts/);
-    await expect(t.consume('ch', 'nope' as never, { group: 'g' })).rejects.toThrow(/handler/);
+    ).rejects.toEqual(refused('retry.attempts'));
+    await expect(
+      t.consume('ch', async () => {}, {
+        group: 'g',
+        retry: { attempts: 1, backoff: { type: 'linear' as 'fixed', delayMs: 0 } },
+      }),
+    ).rejects.toEqual(refused('retry.backoff.type'));
+    await expect(t.consume('ch', 'nope' as never, { group: 'g' })).rejects.toEqual(refused('handler'));
+    await expect(t.depth('')).rejects.toEqual(refused('channel'));
+    expect(() => new MemoryBroker().sendRaw('ch', 5 as unknown as string)).toThrow(InvalidArgumentError);
     expect(() => new MemoryBroker({ dedupeWindowMs: -5 })).toThrow(RangeError);
     expect(await t.depth('ch')).toBe(0);
   });
