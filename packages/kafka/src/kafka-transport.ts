@@ -2,17 +2,21 @@ import {
   assertSendSupported,
   backoffDelay,
   type ConsumeOptions,
-  DEFAULT_RETRY_POLICY,
+  checkChannelName,
+  checkSendOptions,
+  checkTransportMessage,
   type DeadLetter,
   decodeTransportMessage,
   describeError,
   encodeTransportMessage,
+  InvalidArgumentError,
   isRetryable,
   type Logger,
   type MessageHandler,
   newId,
   type ReceivedMessage,
   type RetryPolicy,
+  resolveConsumeOptions,
   type SendOptions,
   type Subscription,
   silentLogger,
@@ -33,7 +37,8 @@ import {
 } from 'kafkajs';
 import { SendBatcher } from './send-batcher';
 
-const PREFIX = '[@finaegis/kafka]';
+const ADAPTER = '@finaegis/kafka';
+const PREFIX = `[${ADAPTER}]`;
 
 /** While a batch is being handled, its finished prefix is committed at least this often. */
 const COMMIT_EVERY_MS = 250;
@@ -99,41 +104,6 @@ interface DeadLetterRecord {
 interface RedrivenRecord {
   readonly kind: 'redriven';
   readonly ids: readonly string[];
-}
-
-function assertName(what: string, value: unknown): asserts value is string {
-  if (typeof value !== 'string' || value.length === 0) {
-    throw new TypeError(`${PREFIX} ${what} must be a non-empty string, got ${JSON.stringify(value)}`);
-  }
-}
-
-function checkMessage(message: TransportMessage): void {
-  for (const field of ['id', 'type', 'body'] as const) {
-    if (typeof message?.[field] !== 'string')
-      throw new TypeError(`${PREFIX} message.${field} must be a string`);
-  }
-  for (const [name, value] of Object.entries(message.headers ?? {})) {
-    if (typeof value !== 'string') throw new TypeError(`${PREFIX} header ${name} must be a string`);
-  }
-  if (message.key !== undefined && typeof message.key !== 'string') {
-    throw new TypeError(`${PREFIX} message.key must be a string`);
-  }
-}
-
-function checkConsumeOptions(options: ConsumeOptions): { concurrency: number; retry: RetryPolicy } {
-  assertName('group', options?.group);
-  const concurrency = options.concurrency ?? 1;
-  if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new RangeError(`${PREFIX} concurrency must be an integer >= 1, got ${String(concurrency)}`);
-  }
-  const retry = options.retry ?? DEFAULT_RETRY_POLICY;
-  if (!Number.isInteger(retry.attempts) || retry.attempts < 1) {
-    throw new RangeError(`${PREFIX} retry.attempts must be an integer >= 1, got ${String(retry.attempts)}`);
-  }
-  if (!Number.isFinite(retry.backoff?.delayMs) || retry.backoff.delayMs < 0) {
-    throw new RangeError(`${PREFIX} retry.backoff.delayMs must be a number >= 0`);
-  }
-  return { concurrency, retry };
 }
 
 function headerText(headers: IHeaders | undefined, name: string): string | undefined {
@@ -282,29 +252,32 @@ export class KafkaTransport implements Transport {
 
   async send(channel: string, message: TransportMessage, options: SendOptions = {}): Promise<void> {
     this.assertOpen();
-    assertName('channel', channel);
+    checkChannelName(ADAPTER, 'channel', channel);
+    checkSendOptions(ADAPTER, options);
     assertSendSupported(this, options);
-    checkMessage(message);
+    // A copy: the topic check below awaits, and the caller may change its object meanwhile.
+    const checked = checkTransportMessage(ADAPTER, message);
     const topic = this.topicName(channel);
     await this.ensureChannelTopics(topic);
-    const key = options.key ?? message.key;
+    const key = options.key ?? checked.key;
     await this.batcher.add(topic, {
       key: key ?? null,
-      value: encodeTransportMessage(message),
-      headers: { 'finaegis-id': message.id, 'finaegis-type': message.type },
+      value: encodeTransportMessage(checked),
+      headers: { 'finaegis-id': checked.id, 'finaegis-type': checked.type },
     });
   }
 
   async consume(channel: string, handler: MessageHandler, options: ConsumeOptions): Promise<Subscription> {
     this.assertOpen();
-    assertName('channel', channel);
-    if (typeof handler !== 'function') throw new TypeError(`${PREFIX} handler must be a function`);
-    const { concurrency, retry } = checkConsumeOptions(options);
+    checkChannelName(ADAPTER, 'channel', channel);
+    if (typeof handler !== 'function')
+      throw new InvalidArgumentError(ADAPTER, 'handler', 'must be a function');
+    const { group, concurrency, retry } = resolveConsumeOptions(ADAPTER, options);
     const topic = this.topicName(channel);
     await this.ensureChannelTopics(topic);
 
     const consumer = this.kafka.consumer({
-      groupId: this.groupId(channel, options.group),
+      groupId: this.groupId(channel, group),
       sessionTimeout: this.sessionTimeout,
       heartbeatInterval: this.heartbeatInterval,
       rebalanceTimeout: this.rebalanceTimeout,
@@ -318,7 +291,7 @@ export class KafkaTransport implements Transport {
       epochs: new Map(),
       inFlight: new Set(),
       channel,
-      group: options.group,
+      group,
       topic,
       consumer,
       handler,
@@ -358,7 +331,7 @@ export class KafkaTransport implements Transport {
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       this.logger.error(`${PREFIX} the consumer of ${topic} crashed`, {
-        group: options.group,
+        group,
         error: describeError(payload.error).message,
         restart: payload.restart,
       });
@@ -588,7 +561,7 @@ export class KafkaTransport implements Transport {
     options: { group?: string; limit?: number } = {},
   ): Promise<DeadLetter[]> {
     this.assertOpen();
-    assertName('channel', channel);
+    checkChannelName(ADAPTER, 'channel', channel);
     const letters = (await this.readDeadLetters(this.topicName(channel))).filter(
       (letter) => options.group === undefined || letter.group === options.group,
     );
@@ -597,7 +570,7 @@ export class KafkaTransport implements Transport {
 
   async redrive(channel: string, options: { group?: string; ids?: readonly string[] } = {}): Promise<number> {
     this.assertOpen();
-    assertName('channel', channel);
+    checkChannelName(ADAPTER, 'channel', channel);
     const topic = this.topicName(channel);
     const wanted = options.ids === undefined ? undefined : new Set(options.ids);
     const chosen = (await this.readDeadLetters(topic)).filter(
@@ -622,7 +595,7 @@ export class KafkaTransport implements Transport {
 
   async depth(channel: string, options: { group?: string } = {}): Promise<number> {
     this.assertOpen();
-    assertName('channel', channel);
+    checkChannelName(ADAPTER, 'channel', channel);
     const topic = this.topicName(channel);
     const admin = await this.admin();
     let ends: { partition: number; high: string; low: string }[];
@@ -812,7 +785,7 @@ export class KafkaTransport implements Transport {
   }
 
   private assertOpen(): void {
-    if (this.closing) throw new TransportClosedError('@finaegis/kafka', 'send or consume');
+    if (this.closing) throw new TransportClosedError(ADAPTER, 'send or consume');
   }
 }
 

@@ -1,4 +1,4 @@
-import { UnsupportedFeatureError } from '@finaegis/core';
+import { InvalidArgumentError, UnsupportedFeatureError } from '@finaegis/core';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { createKafkaTransport, type KafkaTransport } from '../src/index';
@@ -35,14 +35,36 @@ const message = (id: string, key?: string) => ({
 });
 
 describe('KafkaTransport', () => {
-  test('refuses options without a client or brokers, and bad consume options', async () => {
+  test('refuses options without a client or brokers, and bad arguments with an InvalidArgumentError', async () => {
     expect(() => createKafkaTransport({})).toThrow(TypeError);
     expect(() => createKafkaTransport({ brokers: BROKERS, partitions: 0 })).toThrow(RangeError);
     const transport = open(testTransport(prefix));
-    await expect(transport.consume('c', async () => {}, { group: '' })).rejects.toThrow(TypeError);
-    await expect(transport.consume('c', async () => {}, { group: 'g', concurrency: 0 })).rejects.toThrow(
-      RangeError,
+    const refused = (argument: string) =>
+      expect.objectContaining({ name: 'InvalidArgumentError', adapter: '@finaegis/kafka', argument });
+    await expect(transport.consume('c', async () => {}, { group: '' })).rejects.toBeInstanceOf(
+      InvalidArgumentError,
     );
+    await expect(transport.consume('c', async () => {}, { group: '' })).rejects.toEqual(refused('group'));
+    await expect(transport.consume('c', async () => {}, { group: 'g', concurrency: 0 })).rejects.toEqual(
+      refused('concurrency'),
+    );
+    await expect(
+      transport.consume('c', async () => {}, {
+        group: 'g',
+        retry: { attempts: 0, backoff: { type: 'fixed', delayMs: 0 } },
+      }),
+    ).rejects.toEqual(refused('retry.attempts'));
+    await expect(transport.consume('c', 'nope' as never, { group: 'g' })).rejects.toEqual(refused('handler'));
+    await expect(transport.consume('', async () => {}, { group: 'g' })).rejects.toEqual(refused('channel'));
+    await expect(transport.send('', message('1'))).rejects.toEqual(refused('channel'));
+    await expect(transport.send('c', { ...message('1'), body: 1 } as never)).rejects.toThrow(
+      '[@finaegis/kafka] invalid message.body: must be a string, got 1',
+    );
+    await expect(transport.send('c', { ...message('1'), headers: { h: 2 } } as never)).rejects.toEqual(
+      refused('message.headers'),
+    );
+    await expect(transport.send('c', message('1'), { delayMs: -1 })).rejects.toEqual(refused('delayMs'));
+    await expect(transport.depth('')).rejects.toEqual(refused('channel'));
     await expect(transport.send('c', message('1'), { delayMs: 10 })).rejects.toBeInstanceOf(
       UnsupportedFeatureError,
     );
