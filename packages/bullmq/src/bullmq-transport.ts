@@ -3,16 +3,18 @@ import {
   backoffDelay,
   ConfigError,
   type ConsumeOptions,
+  checkSendOptions,
+  checkTransportMessage,
   consoleLogger,
-  DEFAULT_RETRY_POLICY,
   type DeadLetter,
   decodeTransportMessage,
   describeError,
+  InvalidArgumentError,
   isRetryable,
   type Logger,
   type MessageHandler,
   newId,
-  type RetryPolicy,
+  resolveConsumeOptions,
   type SendOptions,
   type Subscription,
   type Transport,
@@ -24,6 +26,7 @@ import {
 import { type Job, type JobsOptions, type KeepJobs, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import {
+  ADAPTER,
   assertChannel,
   assertGroup,
   backlogQueueName,
@@ -169,17 +172,6 @@ function assertPositiveInteger(key: string, value: number | undefined): void {
   }
 }
 
-function assertRetryPolicy(policy: RetryPolicy): void {
-  assertPositiveInteger('retry.attempts', policy.attempts);
-  const { backoff } = policy;
-  if (backoff.type !== 'exponential' && backoff.type !== 'fixed') {
-    throw new ConfigError('retry.backoff.type', backoff.type, '"exponential" or "fixed"');
-  }
-  if (!Number.isFinite(backoff.delayMs) || backoff.delayMs < 0) {
-    throw new ConfigError('retry.backoff.delayMs', backoff.delayMs, 'a number of milliseconds >= 0');
-  }
-}
-
 class BullmqTransportImpl implements BullmqTransport {
   readonly name = 'bullmq';
   readonly features: TransportFeatures;
@@ -235,6 +227,7 @@ class BullmqTransportImpl implements BullmqTransport {
   async sendBatch(channel: string, messages: readonly BatchMessage[]): Promise<void> {
     this.#assertOpen();
     assertChannel(channel);
+    if (!Array.isArray(messages)) throw new InvalidArgumentError(ADAPTER, 'messages', 'must be an array');
     if (messages.length === 0) return;
     const jobs = messages.map(({ message, options }) => this.#jobFor(message, options));
     const groups = await this.#groups(channel);
@@ -249,11 +242,10 @@ class BullmqTransportImpl implements BullmqTransport {
   async consume(channel: string, handler: MessageHandler, options: ConsumeOptions): Promise<Subscription> {
     this.#assertOpen();
     assertChannel(channel);
-    assertGroup(options.group);
-    assertPositiveInteger('concurrency', options.concurrency);
-    const policy = options.retry ?? DEFAULT_RETRY_POLICY;
-    assertRetryPolicy(policy);
-    const { group } = options;
+    if (typeof handler !== 'function')
+      throw new InvalidArgumentError(ADAPTER, 'handler', 'must be a function');
+    const { group, concurrency, retry: policy } = resolveConsumeOptions(ADAPTER, options);
+    assertGroup(group);
 
     await this.#client.sadd(groupsKey(this.#prefix, channel), group);
 
@@ -285,7 +277,7 @@ class BullmqTransportImpl implements BullmqTransport {
     const worker = new Worker(groupQueueName(channel, group), processor, {
       connection: this.#workerConnection(),
       prefix: this.#prefix,
-      concurrency: options.concurrency ?? 1,
+      concurrency,
       lockDuration: this.#options.lockDurationMs ?? 30_000,
       stalledInterval: this.#options.stalledIntervalMs ?? 30_000,
       maxStalledCount: this.#options.maxStalledCount ?? 1,
@@ -407,14 +399,16 @@ class BullmqTransportImpl implements BullmqTransport {
   }
 
   #assertOpen(): void {
-    if (this.#closing) throw new TransportClosedError('@finaegis/bullmq', 'send or consume');
+    if (this.#closing) throw new TransportClosedError(ADAPTER, 'send or consume');
   }
 
   #jobFor(
     message: TransportMessage,
     options?: SendOptions,
   ): { name: string; data: TransportMessage; opts: JobsOptions } {
+    checkSendOptions(ADAPTER, options);
     assertSendSupported(this, options);
+    const checked = checkTransportMessage(ADAPTER, message);
     const priority = options?.priority ?? 0;
     if (!Number.isInteger(priority) || priority < 0 || priority > MAX_PRIORITY) {
       throw new UnsupportedFeatureError(
@@ -424,19 +418,16 @@ class BullmqTransportImpl implements BullmqTransport {
       );
     }
     const delay = options?.delayMs ?? 0;
-    if (!Number.isFinite(delay)) {
-      throw new UnsupportedFeatureError(this.name, 'delay', `a finite number of milliseconds, got ${delay}`);
-    }
-    const key = options?.key ?? message.key;
+    const key = options?.key ?? checked.key;
     const data: TransportMessage = {
-      id: message.id,
-      type: message.type,
-      body: message.body,
-      headers: message.headers,
+      id: checked.id,
+      type: checked.type,
+      body: checked.body,
+      headers: checked.headers,
       ...(key === undefined ? {} : { key }),
     };
     return {
-      name: message.type,
+      name: checked.type,
       data,
       opts: {
         jobId: options?.dedupeId === undefined ? newId() : dedupeJobId(options.dedupeId),

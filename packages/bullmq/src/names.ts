@@ -1,4 +1,7 @@
-import { ConfigError } from '@finaegis/core';
+import { checkChannelName, InvalidArgumentError } from '@finaegis/core';
+
+/** The name in front of this package's error messages. */
+export const ADAPTER = '@finaegis/bullmq';
 
 // The channel pattern of @finaegis/core's config. `~` is in neither pattern, so names built with it
 // (the backlog queue, the groups set) can never collide with a channel or group a user chose.
@@ -7,15 +10,27 @@ const CHANNEL_NAME = /^[A-Za-z0-9._-]{1,200}$/;
 // channel `a` group `b.c` share a queue with channel `a.b` group `c`.
 const GROUP_NAME = /^[A-Za-z0-9_-]{1,200}$/;
 
-export function assertChannel(channel: string): void {
-  if (typeof channel !== 'string' || !CHANNEL_NAME.test(channel)) {
-    throw new ConfigError('channel', channel, '1-200 characters of letters, digits, ".", "_" and "-"');
+/** @throws InvalidArgumentError unless `channel` is 1-200 letters, digits, `.`, `_` and `-`. */
+export function assertChannel(channel: unknown): asserts channel is string {
+  checkChannelName(ADAPTER, 'channel', channel);
+  if (!CHANNEL_NAME.test(channel)) {
+    throw new InvalidArgumentError(
+      ADAPTER,
+      'channel',
+      `must be 1-200 characters of letters, digits, ".", "_" and "-", got ${JSON.stringify(channel.slice(0, 60))}`,
+    );
   }
 }
 
-export function assertGroup(group: string): void {
-  if (typeof group !== 'string' || !GROUP_NAME.test(group)) {
-    throw new ConfigError('group', group, '1-200 characters of letters, digits, "_" and "-" (no ".")');
+/** @throws InvalidArgumentError unless `group` is 1-200 letters, digits, `_` and `-` (no `.`). */
+export function assertGroup(group: unknown): asserts group is string {
+  checkChannelName(ADAPTER, 'group', group);
+  if (!GROUP_NAME.test(group)) {
+    throw new InvalidArgumentError(
+      ADAPTER,
+      'group',
+      `must be 1-200 characters of letters, digits, "_" and "-" (no "."), got ${JSON.stringify(group.slice(0, 60))}`,
+    );
   }
 }
 

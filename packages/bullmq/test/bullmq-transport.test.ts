@@ -1,6 +1,7 @@
 import {
   CommandExecutionError,
   ConfigError,
+  InvalidArgumentError,
   MessageDecodeError,
   type ReceivedMessage,
   TransportClosedError,
@@ -302,23 +303,50 @@ describe('bullmq transport', () => {
 
   test('refuses bad input with typed errors', async () => {
     const t = h.transport();
-    await expect(t.send('bad:channel', message('x'))).rejects.toBeInstanceOf(ConfigError);
+    const refused = (argument: string) =>
+      expect.objectContaining({ name: 'InvalidArgumentError', adapter: '@finaegis/bullmq', argument });
+    await expect(t.send('bad:channel', message('x'))).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(t.send('bad:channel', message('x'))).rejects.toEqual(refused('channel'));
+    await expect(t.send('', message('x'))).rejects.toEqual(refused('channel'));
+    await expect(t.send('ok', { ...message('x'), body: 1 } as never)).rejects.toThrow(
+      '[@finaegis/bullmq] invalid message.body: must be a string, got 1',
+    );
+    await expect(t.send('ok', { ...message('x'), headers: { h: 1 } } as never)).rejects.toEqual(
+      refused('message.headers'),
+    );
+    await expect(t.send('ok', message('x'), { delayMs: Number.NaN })).rejects.toEqual(refused('delayMs'));
+    await expect(t.send('ok', message('x'), { dedupeId: '' })).rejects.toEqual(refused('dedupeId'));
+    await expect(t.sendBatch('ok', [{ message: { ...message('x'), id: '' } }])).rejects.toEqual(
+      refused('message.id'),
+    );
+    // Valid for the port, beyond what BullMQ priorities can express.
     await expect(t.send('ok', message('x'), { priority: 1.5 })).rejects.toBeInstanceOf(
       UnsupportedFeatureError,
     );
     await expect(t.send('ok', message('x'), { priority: -1 })).rejects.toBeInstanceOf(
       UnsupportedFeatureError,
     );
-    await expect(t.consume('ok', async () => {}, { group: 'a.b' })).rejects.toBeInstanceOf(ConfigError);
-    await expect(t.consume('ok', async () => {}, { group: 'g', concurrency: 0 })).rejects.toBeInstanceOf(
-      ConfigError,
+    await expect(t.consume('ok', async () => {}, { group: 'a.b' })).rejects.toEqual(refused('group'));
+    await expect(t.consume('ok', async () => {}, { group: '' })).rejects.toEqual(refused('group'));
+    await expect(t.consume('ok', async () => {}, { group: 'g', concurrency: 0 })).rejects.toEqual(
+      refused('concurrency'),
     );
     await expect(
       t.consume('ok', async () => {}, {
         group: 'g',
         retry: { attempts: 0, backoff: { type: 'fixed', delayMs: 1 } },
       }),
-    ).rejects.toBeInstanceOf(ConfigError);
+    ).rejects.toEqual(refused('retry.attempts'));
+    await expect(
+      t.consume('ok', async () => {}, {
+        group: 'g',
+        retry: { attempts: 1, backoff: { type: 'fixed', delayMs: -1 } },
+      }),
+    ).rejects.toEqual(refused('retry.backoff.delayMs'));
+    await expect(t.consume('ok', 'nope' as never, { group: 'g' })).rejects.toEqual(refused('handler'));
+    await expect(t.depth('ok', { group: 'a.b' })).rejects.toEqual(refused('group'));
+    // Options of the transport itself are configuration.
+    expect(() => h.transport({ lockDurationMs: 0 })).toThrow(ConfigError);
     expect(t.features.orderingByKey).toBe(false);
   });
 
