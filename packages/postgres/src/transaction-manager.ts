@@ -1,5 +1,8 @@
 import {
   ConfigError,
+  checkChannelName,
+  checkSendOptions,
+  checkTransportMessage,
   newId,
   type SendOptions,
   type TransactionManager,
@@ -110,6 +113,10 @@ export class PostgresTransactionManager implements TransactionManager {
       schema,
       enqueue: async (channel: string, message: TransportMessage, sendOptions?: SendOptions) => {
         if (ended) throw new Error('[@finaegis/postgres] enqueue after the transaction ended');
+        // Refused here, inside the caller's transaction, rather than found by the relay later.
+        checkChannelName('@finaegis/postgres', 'channel', channel);
+        checkSendOptions('@finaegis/postgres', sendOptions);
+        const checked = checkTransportMessage('@finaegis/postgres', message);
         const stored: Record<string, unknown> = {};
         if (sendOptions?.delayMs !== undefined) stored.delayMs = sendOptions.delayMs;
         if (sendOptions?.priority !== undefined) stored.priority = sendOptions.priority;
@@ -119,11 +126,11 @@ export class PostgresTransactionManager implements TransactionManager {
            VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7::jsonb)`,
           [
             channel,
-            message.id,
-            message.type,
-            message.body,
-            JSON.stringify(message.headers),
-            sendOptions?.key ?? message.key ?? null,
+            checked.id,
+            checked.type,
+            checked.body,
+            JSON.stringify(checked.headers),
+            sendOptions?.key ?? checked.key ?? null,
             JSON.stringify(stored),
           ],
         );

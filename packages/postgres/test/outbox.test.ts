@@ -1,4 +1,4 @@
-import { UnsupportedFeatureError } from '@finaegis/core';
+import { InvalidArgumentError, type TransactionContext, UnsupportedFeatureError } from '@finaegis/core';
 import { OutboxRelay, PostgresTransactionManager } from '@finaegis/postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { freshSchema, message, RecordingTransport, waitUntil } from './helpers';
@@ -86,6 +86,36 @@ describe('outbox', () => {
         { timeoutMs: 10_000 },
       ),
     ).rejects.toThrow('rollback');
+    expect(await relay(transport).runOnce()).toBe(0);
+    expect(transport.sent).toEqual([]);
+  });
+
+  test('bad input to enqueue is an InvalidArgumentError inside the transaction, which rolls back', async () => {
+    const refused = (argument: string) =>
+      expect.objectContaining({ name: 'InvalidArgumentError', adapter: '@finaegis/postgres', argument });
+    const attempt = (work: (tx: TransactionContext) => Promise<void>) =>
+      manager().run(
+        async (tx) => {
+          await tx.enqueue!('events', message('before'));
+          await work(tx);
+        },
+        { timeoutMs: 10_000 },
+      );
+    await expect(attempt((tx) => tx.enqueue!('', message('x')))).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(attempt((tx) => tx.enqueue!('', message('x')))).rejects.toEqual(refused('channel'));
+    await expect(
+      attempt((tx) => tx.enqueue!('events', { ...message('x'), body: 1 } as never)),
+    ).rejects.toEqual(refused('message.body'));
+    await expect(
+      attempt((tx) => tx.enqueue!('events', { ...message('x'), headers: { h: 1 } } as never)),
+    ).rejects.toEqual(refused('message.headers'));
+    await expect(attempt((tx) => tx.enqueue!('events', message('x'), { delayMs: -5 }))).rejects.toEqual(
+      refused('delayMs'),
+    );
+    await expect(attempt((tx) => tx.enqueue!('events', message('x'), { dedupeId: '' }))).rejects.toEqual(
+      refused('dedupeId'),
+    );
+    const transport = new RecordingTransport();
     expect(await relay(transport).runOnce()).toBe(0);
     expect(transport.sent).toEqual([]);
   });
