@@ -3,56 +3,62 @@ import { UnknownMessageTypeError } from './errors/unknown-message-type-error';
 import { newId } from './ids';
 
 declare const RESULT: unique symbol;
-const META = Symbol('finaegis.meta');
 
 /** Free-form message metadata (user, tenant, trace ids...). JSON-safe values only. */
 export type Metadata = Record<string, unknown>;
 
 interface MessageMeta {
-  id?: string;
+  id: string | undefined;
   timestamp: number;
   metadata: Metadata;
 }
 
+let setMeta: (message: Message, meta: MessageMeta) => void;
+
 /**
  * Base of commands, queries and events. Every concrete message class declares its stable wire name
  * as `static readonly messageType = 'exchange.PlaceOrder'` (class names change under minifiers).
- * Ids, timestamps and metadata live outside the message's
- * own enumerable fields (so `{ ...message }` and the serialised payload hold only the fields the
- * message class declares) and the id is made on first use, which keeps creating and dispatching
- * an in-process message cheap.
+ *
+ * Ids, timestamps and metadata live in private fields, outside the message's own fields (so
+ * `{ ...message }` and the serialised payload hold only the fields the message class declares).
+ * For commands and queries they are made on first use — the id, the timestamp, the metadata, or
+ * sending the message — so that creating and dispatching an in-process message costs almost
+ * nothing. An event's time is taken when it is created (`occurredAt`); its id on first use.
  */
 export abstract class Message {
-  declare private [META]: MessageMeta;
+  #meta: MessageMeta | undefined;
 
-  constructor() {
-    Object.defineProperty(this, META, {
-      value: { timestamp: Date.now(), metadata: {} },
-      enumerable: false,
-      writable: true,
-    });
+  static {
+    setMeta = (message, meta) => {
+      message.#meta = meta;
+    };
+  }
+
+  #ensureMeta(): MessageMeta {
+    this.#meta ??= { id: undefined, timestamp: Date.now(), metadata: {} };
+    return this.#meta;
   }
 
   /** Unique, time-sortable id of this message (a ULID). */
   get messageId(): string {
-    const meta = this[META];
+    const meta = this.#ensureMeta();
     meta.id ??= newId(meta.timestamp);
     return meta.id;
   }
 
-  /** When the message was created. */
+  /** When the message was created (commands and queries: first used, at the latest when sent). */
   get timestamp(): Date {
-    return new Date(this[META].timestamp);
+    return new Date(this.#ensureMeta().timestamp);
   }
 
   /** Metadata carried with the message across processes. */
   get metadata(): Metadata {
-    return this[META].metadata;
+    return this.#ensureMeta().metadata;
   }
 
   /** Adds metadata; returns the message for chaining. */
   withMetadata(metadata: Metadata): this {
-    Object.assign(this[META].metadata, metadata);
+    Object.assign(this.#ensureMeta().metadata, metadata);
     return this;
   }
 
@@ -62,18 +68,14 @@ export abstract class Message {
   }
 }
 
-/** @internal Sets the identity of a message rebuilt from the wire. */
+/** @internal Sets the identity of a message (rebuilt from the wire, or an event's own time). */
 export function restoreMessageMeta(
   message: Message,
-  id: string,
+  id: string | undefined,
   timestamp: number,
   metadata: Metadata,
 ): void {
-  Object.defineProperty(message, META, {
-    value: { id, timestamp, metadata },
-    enumerable: false,
-    writable: true,
-  });
+  setMeta(message, { id, timestamp, metadata });
 }
 
 /**
@@ -135,8 +137,6 @@ export interface EventInit {
   metadata?: Metadata;
 }
 
-const EVENT = Symbol('finaegis.event');
-
 interface EventIdentity {
   aggregateId: string;
   aggregateType: string;
@@ -150,30 +150,28 @@ interface EventIdentity {
  * `version`, `correlationId`, `causationId`, `metadata`) is kept beside the payload fields that
  * the subclass declares.
  */
+let setIdentity: (event: DomainEvent, identity: EventIdentity) => void;
+
 export abstract class DomainEvent extends Message {
-  declare private [EVENT]: EventIdentity;
+  #identity: EventIdentity;
+
+  static {
+    setIdentity = (event, identity) => {
+      event.#identity = identity;
+    };
+  }
 
   constructor(init: EventInit = {}) {
     super();
-    Object.defineProperty(this, EVENT, {
-      value: {
-        aggregateId: init.aggregateId ?? '',
-        aggregateType: init.aggregateType ?? '',
-        version: init.version ?? 0,
-        correlationId: init.correlationId,
-        causationId: init.causationId,
-      } satisfies EventIdentity,
-      enumerable: false,
-      writable: true,
-    });
-    if (init.eventId !== undefined || init.occurredAt !== undefined || init.metadata !== undefined) {
-      restoreMessageMeta(
-        this,
-        init.eventId ?? newId(init.occurredAt?.getTime()),
-        init.occurredAt?.getTime() ?? Date.now(),
-        { ...init.metadata },
-      );
-    }
+    this.#identity = {
+      aggregateId: init.aggregateId ?? '',
+      aggregateType: init.aggregateType ?? '',
+      version: init.version ?? 0,
+      correlationId: init.correlationId,
+      causationId: init.causationId,
+    };
+    // An event's time is when it happened: taken now (or given), never on first read.
+    restoreMessageMeta(this, init.eventId, init.occurredAt?.getTime() ?? Date.now(), { ...init.metadata });
   }
 
   get eventId(): string {
@@ -183,20 +181,20 @@ export abstract class DomainEvent extends Message {
     return this.timestamp;
   }
   get aggregateId(): string {
-    return this[EVENT].aggregateId;
+    return this.#identity.aggregateId;
   }
   get aggregateType(): string {
-    return this[EVENT].aggregateType;
+    return this.#identity.aggregateType;
   }
   /** Position of the event in its aggregate's stream (1 for the first); 0 when not stored. */
   get version(): number {
-    return this[EVENT].version;
+    return this.#identity.version;
   }
   get correlationId(): string | undefined {
-    return this[EVENT].correlationId;
+    return this.#identity.correlationId;
   }
   get causationId(): string | undefined {
-    return this[EVENT].causationId;
+    return this.#identity.causationId;
   }
 
   /** The wire name of this event's class. */
@@ -206,7 +204,7 @@ export abstract class DomainEvent extends Message {
 
   /** @internal Sets identity fields (used by repositories and the serializer). */
   assignIdentity(identity: Partial<EventIdentity>): this {
-    Object.assign(this[EVENT], identity);
+    Object.assign(this.#identity, identity);
     return this;
   }
 
@@ -249,16 +247,12 @@ export function restoreEventIdentity(
     causationId?: string | undefined;
   },
 ): void {
-  Object.defineProperty(event, EVENT, {
-    value: {
-      aggregateId: identity.aggregateId,
-      aggregateType: identity.aggregateType,
-      version: identity.version,
-      correlationId: identity.correlationId,
-      causationId: identity.causationId,
-    } satisfies EventIdentity,
-    enumerable: false,
-    writable: true,
+  setIdentity(event, {
+    aggregateId: identity.aggregateId,
+    aggregateType: identity.aggregateType,
+    version: identity.version,
+    correlationId: identity.correlationId,
+    causationId: identity.causationId,
   });
 }
 

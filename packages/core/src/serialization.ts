@@ -2,7 +2,7 @@ import { MessageDecodeError } from './errors/message-decode-error';
 import { UnknownMessageTypeError } from './errors/unknown-message-type-error';
 import {
   DomainEvent,
-  type Message,
+  Message,
   type MessageClass,
   messageTypeOf,
   restoreEventIdentity,
@@ -165,7 +165,10 @@ export class MessageRegistry {
     const env = parseEnvelope(envelope);
     const cls = this.classOf(env.type);
     assertSafeObject(env.payload);
-    const message = Object.create(cls.prototype) as Message;
+    // Runs only our base constructor (which sets up the private identity fields) with the
+    // registered class's prototype; the subclass constructor is not called (its parameters are unknown).
+    const base = cls.prototype instanceof DomainEvent ? DomainEvent : Message;
+    const message = Reflect.construct(base, [], cls) as Message;
     Object.assign(message, env.payload);
     restoreMessageMeta(message, env.id, env.timestamp, { ...env.metadata });
     if (message instanceof DomainEvent) {

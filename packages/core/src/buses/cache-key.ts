@@ -30,7 +30,28 @@ function canonical(value: unknown, seen: Set<object>): string {
  * `undefined` fields are left out. Short keys stay readable; long ones become a SHA-256.
  */
 export function stableKey(fields: unknown): string {
-  const text = canonical(fields, new Set());
+  const text = flatKey(fields) ?? canonical(fields, new Set());
   if (text.length <= MAX_PLAIN_KEY) return text;
   return `sha256:${createHash('sha256').update(text).digest('hex')}`;
+}
+
+/** The canonical text of a flat record of strings, finite numbers and booleans, without the general walk. */
+function flatKey(fields: unknown): string | undefined {
+  if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) return undefined;
+  const record = fields as Record<string, unknown>;
+  const keys = Object.keys(record).sort();
+  let text = '{';
+  let first = true;
+  for (const key of keys) {
+    const value = record[key];
+    if (value === undefined) continue;
+    let part: string;
+    if (typeof value === 'string') part = JSON.stringify(value);
+    else if (typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value)))
+      part = String(value);
+    else return undefined;
+    text += `${first ? '' : ','}${JSON.stringify(key)}:${part}`;
+    first = false;
+  }
+  return `${text}}`;
 }

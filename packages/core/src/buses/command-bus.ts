@@ -7,15 +7,14 @@ import { type Command, type MessageClass, messageTypeOf, type ResultOf } from '.
 import type { TransactionContext } from '../ports/transaction-manager';
 import { validateMessage } from '../validation';
 import type { EventBus } from './event-bus';
-import { type Handler, type HandlerFunction, toHandlerFunction } from './handlers';
+import { type Handler, makeInvoker } from './handlers';
 import { type MiddlewareContext, runPipeline } from './middleware';
 import { type AsyncOptions, type BusContext, sendAsync } from './shared';
 import { currentUnitOfWork, runInUnitOfWork, UnitOfWork } from './unit-of-work';
 
 interface Entry {
   readonly type: string;
-  readonly run: HandlerFunction<Command<unknown>, unknown>;
-  readonly validates: boolean;
+  readonly call: (command: Command<unknown>) => Promise<unknown>;
 }
 
 export interface RegisterOptions {
@@ -69,10 +68,11 @@ export class CommandBus {
     if (this.#handlers.has(commandClass) && options.replace !== true) {
       throw new HandlerAlreadyRegisteredError('command', type);
     }
+    const validates =
+      typeof commandClass.prototype.validate === 'function' || commandClass.schema !== undefined;
     this.#handlers.set(commandClass, {
       type,
-      run: toHandlerFunction(handler) as HandlerFunction<Command<unknown>, unknown>,
-      validates: typeof commandClass.prototype.validate === 'function' || commandClass.schema !== undefined,
+      call: makeInvoker(type, handler as Handler<Command<unknown>, unknown>, validates, wrapExecutionError),
     });
     return this;
   }
@@ -89,7 +89,7 @@ export class CommandBus {
   dispatch<C extends Command<unknown>>(command: C): Promise<ResultOf<C>> {
     const entry = this.#handlers.get(command.constructor);
     if (entry === undefined) return Promise.reject(this.#notFound(command));
-    if (this.#context.middleware.length === 0) return this.#run(entry, command) as Promise<ResultOf<C>>;
+    if (this.#context.middleware.length === 0) return entry.call(command) as Promise<ResultOf<C>>;
     const context: MiddlewareContext = {
       kind: 'command',
       operation: 'dispatch',
@@ -97,33 +97,7 @@ export class CommandBus {
       messageType: entry.type,
       async: false,
     };
-    return runPipeline(this.#context.middleware, context, () => this.#run(entry, command)) as Promise<
-      ResultOf<C>
-    >;
-  }
-
-  #run(entry: Entry, command: Command<unknown>): Promise<unknown> {
-    try {
-      if (entry.validates) {
-        const pending = validateMessage(command, entry.type);
-        if (pending !== undefined) return pending.then(() => this.#invoke(entry, command));
-      }
-      return this.#invoke(entry, command);
-    } catch (error) {
-      return Promise.reject(wrapExecutionError(entry.type, error));
-    }
-  }
-
-  #invoke(entry: Entry, command: Command<unknown>): Promise<unknown> {
-    let result: unknown;
-    try {
-      result = entry.run(command);
-    } catch (error) {
-      return Promise.reject(wrapExecutionError(entry.type, error));
-    }
-    if (result instanceof Promise)
-      return result.catch((error: unknown) => Promise.reject(wrapExecutionError(entry.type, error)));
-    return Promise.resolve(result);
+    return runPipeline(this.#context.middleware, context, () => entry.call(command)) as Promise<ResultOf<C>>;
   }
 
   #notFound(command: Command<unknown>): Error {

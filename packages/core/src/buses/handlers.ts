@@ -1,3 +1,6 @@
+import type { Message } from '../messages';
+import { validateMessage } from '../validation';
+
 const LAZY = Symbol('finaegis.lazy');
 
 /** A handler as a function. */
@@ -41,4 +44,40 @@ export function toHandlerFunction<M, R>(handler: Handler<M, R>): HandlerFunction
   if (typeof handler.handle !== 'function')
     throw new TypeError('[@finaegis/core] a handler object needs a handle() method');
   return (message: M) => handler.handle(message);
+}
+
+/**
+ * @internal Builds, once per registration, the function the bus calls for each message: it
+ * validates (only when the class has checks), runs the handler and turns its errors into the
+ * bus's typed error. Kept flat because it is the whole cost of an in-process dispatch.
+ */
+export function makeInvoker<M extends Message, R>(
+  type: string,
+  handler: Handler<M, R>,
+  validates: boolean,
+  wrapError: (type: string, error: unknown) => Error,
+): (message: M) => Promise<R> {
+  const run = toHandlerFunction(handler);
+  const onRejected = (error: unknown): never => {
+    throw wrapError(type, error);
+  };
+  const invoke = (message: M): Promise<R> => {
+    let result: R | Promise<R>;
+    try {
+      result = run(message);
+    } catch (error) {
+      return Promise.reject(wrapError(type, error));
+    }
+    return result instanceof Promise ? result.then(undefined, onRejected) : Promise.resolve(result);
+  };
+  if (!validates) return invoke;
+  return (message: M): Promise<R> => {
+    let pending: void | Promise<void>;
+    try {
+      pending = validateMessage(message, type);
+    } catch (error) {
+      return Promise.reject(wrapError(type, error));
+    }
+    return pending === undefined ? invoke(message) : pending.then(() => invoke(message), onRejected);
+  };
 }

@@ -7,14 +7,14 @@ import type { CacheStats } from '../ports/cache-store';
 import { validateMessage } from '../validation';
 import { stableKey } from './cache-key';
 import type { RegisterOptions } from './command-bus';
-import { type Handler, type HandlerFunction, toHandlerFunction } from './handlers';
+import { type Handler, makeInvoker } from './handlers';
 import { type MiddlewareContext, runPipeline } from './middleware';
 import type { BusContext } from './shared';
 
 interface Entry {
   readonly type: string;
-  readonly run: HandlerFunction<Query<unknown>, unknown>;
-  readonly validates: boolean;
+  namespace?: string;
+  readonly call: (query: Query<unknown>) => Promise<unknown>;
 }
 
 export interface AskCachedOptions {
@@ -64,10 +64,10 @@ export class QueryBus {
     if (!this.#context.config.enableHandlers) return this;
     if (this.#handlers.has(queryClass) && options.replace !== true)
       throw new HandlerAlreadyRegisteredError('query', type);
+    const validates = typeof queryClass.prototype.validate === 'function' || queryClass.schema !== undefined;
     this.#handlers.set(queryClass, {
       type,
-      run: toHandlerFunction(handler) as HandlerFunction<Query<unknown>, unknown>,
-      validates: typeof queryClass.prototype.validate === 'function' || queryClass.schema !== undefined,
+      call: makeInvoker(type, handler as Handler<Query<unknown>, unknown>, validates, wrapQueryError),
     });
     return this;
   }
@@ -83,7 +83,7 @@ export class QueryBus {
   ask<Q extends Query<unknown>>(query: Q): Promise<ResultOf<Q>> {
     const entry = this.#entry(query);
     if (entry instanceof Error) return Promise.reject(entry);
-    if (this.#context.middleware.length === 0) return this.#run(entry, query) as Promise<ResultOf<Q>>;
+    if (this.#context.middleware.length === 0) return entry.call(query) as Promise<ResultOf<Q>>;
     const context: MiddlewareContext = {
       kind: 'query',
       operation: 'ask',
@@ -91,9 +91,7 @@ export class QueryBus {
       messageType: entry.type,
       async: false,
     };
-    return runPipeline(this.#context.middleware, context, () => this.#run(entry, query)) as Promise<
-      ResultOf<Q>
-    >;
+    return runPipeline(this.#context.middleware, context, () => entry.call(query)) as Promise<ResultOf<Q>>;
   }
 
   #entry(query: Query<unknown>): Entry | Error {
@@ -104,30 +102,6 @@ export class QueryBus {
     } catch (error) {
       return error as Error;
     }
-  }
-
-  #run(entry: Entry, query: Query<unknown>): Promise<unknown> {
-    try {
-      if (entry.validates) {
-        const pending = validateMessage(query, entry.type);
-        if (pending !== undefined) return pending.then(() => this.#invoke(entry, query));
-      }
-      return this.#invoke(entry, query);
-    } catch (error) {
-      return Promise.reject(wrapQueryError(entry.type, error));
-    }
-  }
-
-  #invoke(entry: Entry, query: Query<unknown>): Promise<unknown> {
-    let result: unknown;
-    try {
-      result = entry.run(query);
-    } catch (error) {
-      return Promise.reject(wrapQueryError(entry.type, error));
-    }
-    if (result instanceof Promise)
-      return result.catch((error: unknown) => Promise.reject(wrapQueryError(entry.type, error)));
-    return Promise.resolve(result);
   }
 
   /** The cache namespace of a query class: `<cachePrefix>:<wire name>`. */
@@ -177,7 +151,7 @@ export class QueryBus {
         });
       }
       context.cached = false;
-      return this.#run(entry, query);
+      return entry.call(query);
     }
     const ttl = options.ttl ?? query.cacheTtl?.() ?? this.#context.config.queryBus.defaultTtl;
     if (!Number.isFinite(ttl) || ttl <= 0) {
@@ -185,24 +159,14 @@ export class QueryBus {
         new QueryExecutionError(entry.type, new RangeError(`ttl must be > 0 seconds, got ${ttl}`)),
       );
     }
-    const namespace = `${this.#context.config.queryBus.cachePrefix}:${entry.type}`;
+    const namespace = (entry.namespace ??= `${this.#context.config.queryBus.cachePrefix}:${entry.type}`);
     let key: string;
     try {
       key = this.cacheKeyOf(query);
     } catch (error) {
       return Promise.reject(wrapQueryError(entry.type, error));
     }
-    const flightKey = `${namespace}\u0000${key}`;
-    const existing = this.#inFlight.get(flightKey);
-    if (existing !== undefined) {
-      context.cached = true;
-      return existing;
-    }
-    const flight = this.#lookup(entry, query, namespace, key, ttl, context).finally(() => {
-      this.#inFlight.delete(flightKey);
-    });
-    this.#inFlight.set(flightKey, flight);
-    return flight;
+    return this.#lookup(entry, query, namespace, key, ttl, context);
   }
 
   async #lookup(
@@ -224,9 +188,34 @@ export class QueryBus {
     } catch (error) {
       this.#cacheFailed('get', entry.type, error);
     }
+    // Only a miss joins or starts a flight: concurrent identical misses run the handler once.
+    const flightKey = `${namespace}\u0000${key}`;
+    const existing = this.#inFlight.get(flightKey);
+    if (existing !== undefined) {
+      context.cached = true;
+      return existing;
+    }
+    const flight = this.#fill(entry, query, namespace, key, ttl, context);
+    this.#inFlight.set(flightKey, flight);
+    try {
+      return await flight;
+    } finally {
+      this.#inFlight.delete(flightKey);
+    }
+  }
+
+  async #fill(
+    entry: Entry,
+    query: Query<unknown>,
+    namespace: string,
+    key: string,
+    ttl: number,
+    context: MiddlewareContext,
+  ): Promise<unknown> {
+    const cache = this.#context.cache!;
     this.#misses += 1;
     context.cached = false;
-    const value = await this.#run(entry, query);
+    const value = await entry.call(query);
     try {
       await cache.set(namespace, key, value, ttl);
     } catch (error) {
