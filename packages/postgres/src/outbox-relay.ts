@@ -30,8 +30,8 @@ export interface OutboxRelayOptions extends PostgresConnectionOptions {
   readonly backoff?: BackoffPolicy;
   /**
    * `'channel'` (default): rows of one channel are sent in id order even with several relays
-   * running; a channel being sent by one relay is left alone by the others, so relays share the
-   * work channel by channel. `'none'`: relays share every row (`SKIP LOCKED`), faster with many
+   * running; a channel being claimed or sent by one relay is left alone by the others, so relays
+   * share the work channel by channel. `'none'`: relays share every row (`SKIP LOCKED`), faster with many
    * relays, but a later row may overtake an earlier one of the same channel.
    */
   readonly ordering?: 'channel' | 'none';
@@ -71,12 +71,70 @@ function positive(key: string, value: number | undefined, fallback: number): num
   return value;
 }
 
+// First key of the two-key advisory lock a claim takes on each channel (ordering: 'channel'); the
+// second is hashtext('<schema>.<channel>'). Distinct from migrate()'s class.
+const CHANNEL_LOCK_CLASS = 0x46_41_4f; // "FAO"
+
+// A claim that loses a deadlock or a serialization check is run again this many times in all.
+const CONFLICT_ATTEMPTS = 5;
+
+/** Deadlock (40P01) or serialization failure (40001): the transaction was rolled back, retry it. */
+function isConflict(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '40P01' || code === '40001';
+}
+
+/**
+ * Runs `work` again after a conflict, after a short random pause so that the transactions that
+ * collided do not collide again in step.
+ */
+async function retryConflicts<T>(work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!isConflict(error) || attempt >= CONFLICT_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, attempt * (5 + Math.random() * 20)));
+    }
+  }
+}
+
+/**
+ * Each channel's rows up to (not including) the first that is not due or is leased by another
+ * relay: a channel is only ever claimed from its head, in id order. `rows` are in id order.
+ */
+function channelHeads(rows: OutboxRow[]): OutboxRow[] {
+  const blocked = new Set<string>();
+  return rows.filter((row) => {
+    if (blocked.has(row.channel) || !row.due || row.leased_elsewhere) {
+      blocked.add(row.channel);
+      return false;
+    }
+    return true;
+  });
+}
+
+const PENDING = 'sent_at IS NULL AND failed_at IS NULL';
+const ROW_COLUMNS = `id, channel, message_id, type, body, headers, key, options, attempts,
+  available_at <= now() AS due,
+  coalesce(lease_until >= now(), false) AS leased_elsewhere,
+  coalesce((options->>'delayMs')::bigint, 0)
+    - (extract(epoch FROM (now() - created_at)) * 1000)::bigint AS delay_left_ms`;
+
 /**
  * Moves committed outbox rows to a transport, in id order per channel, with retries and backoff.
- * Several relays may run at once (in one or many processes): a short claiming transaction
- * (`FOR UPDATE`, or `FOR UPDATE SKIP LOCKED` with `ordering: 'none'`) leases each row to one relay,
- * so no row is sent twice while its lease lasts. Delivery is at-least-once: a relay that dies
- * after sending but before marking the rows sent leaves them to be sent again when the lease ends.
+ * Several relays may run at once (in one or many processes): a short claiming transaction leases
+ * each row to one relay, so no row is sent twice while its lease lasts. With `ordering: 'channel'`
+ * the claim holds a transaction-level advisory lock on each channel it takes rows from, tried and
+ * never waited for, so two relays never claim one channel at once. Delivery is at-least-once: a
+ * relay that dies after sending but before marking the rows sent leaves them to be sent again when
+ * the lease ends.
+ *
+ * Deadlock freedom: every statement that locks several outbox rows locks them in ascending id
+ * order (`ORDER BY id FOR UPDATE` in a subquery), and no transaction holds row locks from one
+ * statement while taking more in another, so lock waits can never form a cycle. A deadlock or
+ * serialization failure that still reaches a claim (another client locking outbox rows its own way,
+ * a server running SERIALIZABLE by default) rolls the claim back and runs it again.
  */
 export class OutboxRelay {
   readonly id: string = newId();
@@ -157,7 +215,7 @@ export class OutboxRelay {
           attempts,
           error: `${described.name}: ${described.message}`,
         });
-        await this.#conn.pool.query(
+        await this.#settleOne(
           `UPDATE ${q}.outbox SET attempts = $2, last_error = $3, claimed_by = NULL, lease_until = NULL,
              available_at = now() + $4 * interval '1 millisecond', failed_at = CASE WHEN $5 THEN now() END
            WHERE id = $1 AND claimed_by = $6`,
@@ -172,69 +230,152 @@ export class OutboxRelay {
         );
       }
     }
-    if (sent.length > 0) {
-      await this.#conn.pool.query(
-        `UPDATE ${q}.outbox SET sent_at = now(), lease_until = NULL WHERE id = ANY($1::bigint[]) AND claimed_by = $2`,
-        [sent, this.id],
-      );
-    }
-    if (released.length > 0) {
-      await this.#conn.pool.query(
-        `UPDATE ${q}.outbox SET claimed_by = NULL, lease_until = NULL WHERE id = ANY($1::bigint[]) AND claimed_by = $2`,
-        [released, this.id],
-      );
-    }
+    if (sent.length > 0) await this.#settle(sent, 'sent_at = now(), lease_until = NULL');
+    if (released.length > 0) await this.#settle(released, 'claimed_by = NULL, lease_until = NULL');
     return sent.length;
   }
 
+  /** One row: a single row lock, so no order to keep. */
+  async #settleOne(sql: string, values: unknown[]): Promise<void> {
+    await retryConflicts(() => this.#conn.pool.query(sql, values));
+  }
+
+  /**
+   * Updates rows this relay still holds the lease of. A bare `UPDATE … WHERE id = ANY(…)` locks
+   * rows in the order the plan meets them (heap order, which updates shuffle), and against a claim
+   * locking in id order that is a deadlock; the subquery locks in id order first.
+   */
+  async #settle(ids: string[], assignments: string): Promise<void> {
+    const { q } = this.#conn;
+    await retryConflicts(() =>
+      this.#conn.pool.query(
+        `WITH target AS MATERIALIZED (
+           SELECT id FROM ${q}.outbox WHERE id = ANY($1::bigint[]) AND claimed_by = $2 ORDER BY id FOR UPDATE
+         )
+         UPDATE ${q}.outbox AS o SET ${assignments} FROM target WHERE o.id = target.id`,
+        [ids, this.id],
+      ),
+    );
+  }
+
+  /** Leases the next rows to this relay. A conflict is retried; it never fails the round. */
   async #claim(): Promise<OutboxRow[]> {
-    const { pool, q } = this.#conn;
-    const client = await pool.connect();
     try {
-      await client.query('BEGIN');
-      const ordered = this.#ordering === 'channel';
-      // Ordered: leased rows are read too (they hold back their channel), and a concurrent claim
-      // is waited for rather than skipped, so no relay can take a channel's later rows while
-      // another holds its earlier ones. Unordered: other relays' rows are simply passed over.
-      const { rows } = await client.query<OutboxRow>(
-        `SELECT id, channel, message_id, type, body, headers, key, options, attempts,
-                available_at <= now() AS due,
-                coalesce(lease_until >= now(), false) AS leased_elsewhere,
-                coalesce((options->>'delayMs')::bigint, 0)
-                  - (extract(epoch FROM (now() - created_at)) * 1000)::bigint AS delay_left_ms
-         FROM ${q}.outbox
-         WHERE sent_at IS NULL AND failed_at IS NULL
-           ${ordered ? '' : 'AND (lease_until IS NULL OR lease_until < now())'}
-         ORDER BY id
-         LIMIT $1
-         FOR UPDATE ${ordered ? '' : 'SKIP LOCKED'}`,
-        [this.#batchSize],
+      return await retryConflicts(() =>
+        this.#inTransaction((client) =>
+          this.#ordering === 'channel' ? this.#claimByChannel(client) : this.#claimAny(client),
+        ),
       );
-      // A row that is not due (backoff) or is being sent by another relay holds back the later
-      // rows of its channel.
-      const blocked = new Set<string>();
-      const claimed = rows.filter((row) => {
-        if (blocked.has(row.channel) || !row.due || row.leased_elsewhere) {
-          blocked.add(row.channel);
-          return false;
-        }
-        return true;
+    } catch (error) {
+      if (!isConflict(error)) throw error;
+      // Rows stay where they were; the next round claims them.
+      this.#logger.warn('Outbox claim kept colliding, trying again next round', {
+        error: error instanceof Error ? error.message : String(error),
       });
-      if (claimed.length > 0) {
-        await client.query(
-          `UPDATE ${q}.outbox SET claimed_by = $2, lease_until = now() + $3 * interval '1 millisecond'
-           WHERE id = ANY($1::bigint[])`,
-          [claimed.map((r) => r.id), this.id, this.#leaseMs],
-        );
-      }
+      return [];
+    }
+  }
+
+  async #inTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.#conn.pool.connect();
+    try {
+      // Read committed whatever the server's default: each statement must see what committed
+      // before it, in particular the leases of a claim whose channel lock was just released.
+      await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
+      const result = await work(client);
       await client.query('COMMIT');
       client.release();
-      return claimed;
+      return result;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      client.release(error instanceof Error ? error : true);
+      const rolledBack = await client.query('ROLLBACK').then(
+        () => true,
+        () => false,
+      );
+      // A client whose rollback failed is in an unknown state: destroy it rather than pool it.
+      client.release(rolledBack ? undefined : error instanceof Error ? error : true);
       throw error;
     }
+  }
+
+  /**
+   * Ordered claim. Channel exclusion comes from advisory locks, not row locks: the relay tries the
+   * channel lock of every channel at the head of the outbox and skips those another relay is
+   * claiming right now (a try never waits, so claims never wait for each other). Only after that
+   * does it read the rows of the channels it locked: the lock is released when the other claim
+   * commits, so this later statement sees that claim's leases and leaves those rows alone.
+   */
+  async #claimByChannel(client: pg.PoolClient): Promise<OutboxRow[]> {
+    const { q, schema } = this.#conn;
+    const { rows: channels } = await client.query<{ channel: string; mine: boolean }>(
+      `SELECT channel, pg_try_advisory_xact_lock($2, hashtext($3 || channel)) AS mine
+       FROM (SELECT DISTINCT channel
+             FROM (SELECT channel FROM ${q}.outbox WHERE ${PENDING} ORDER BY id LIMIT $1) AS head) AS c`,
+      [this.#batchSize, CHANNEL_LOCK_CLASS, `${schema}.`],
+    );
+    const mine = channels.filter((c) => c.mine).map((c) => c.channel);
+    if (mine.length === 0) return [];
+    const { rows } = await client.query<OutboxRow>(
+      `SELECT ${ROW_COLUMNS} FROM ${q}.outbox
+       WHERE ${PENDING} AND channel = ANY($2::text[])
+       ORDER BY id LIMIT $1`,
+      [this.#batchSize, mine],
+    );
+    return this.#lease(client, channelHeads(rows));
+  }
+
+  /** Unordered claim: rows locked by a concurrent claim are skipped, never waited for. */
+  async #claimAny(client: pg.PoolClient): Promise<OutboxRow[]> {
+    const { q } = this.#conn;
+    const { rows } = await client.query<OutboxRow>(
+      `SELECT ${ROW_COLUMNS} FROM ${q}.outbox
+       WHERE ${PENDING} AND (lease_until IS NULL OR lease_until < now())
+       ORDER BY id LIMIT $1
+       FOR UPDATE SKIP LOCKED`,
+      [this.#batchSize],
+    );
+    return this.#lease(client, channelHeads(rows));
+  }
+
+  /**
+   * Leases `rows` (each channel's head, in id order) to this relay, locking them in id order. A row
+   * whose state changed since it was read (the relay whose lease ran out marked it sent, or set it
+   * back for a retry) is not leased, and neither are the later rows of its channel.
+   */
+  async #lease(client: pg.PoolClient, rows: OutboxRow[]): Promise<OutboxRow[]> {
+    if (rows.length === 0) return [];
+    const { q } = this.#conn;
+    const { rows: leased } = await client.query<{ id: string }>(
+      `WITH target AS MATERIALIZED (
+         SELECT id FROM ${q}.outbox
+         WHERE id = ANY($1::bigint[]) AND ${PENDING} AND available_at <= now()
+           AND (lease_until IS NULL OR lease_until < now())
+         ORDER BY id FOR UPDATE
+       )
+       UPDATE ${q}.outbox AS o SET claimed_by = $2, lease_until = now() + $3 * interval '1 millisecond'
+       FROM target WHERE o.id = target.id
+       RETURNING o.id`,
+      [rows.map((r) => r.id), this.id, this.#leaseMs],
+    );
+    const got = new Set(leased.map((r) => r.id));
+    const cut = new Set<string>();
+    const claimed: OutboxRow[] = [];
+    const giveBack: string[] = [];
+    for (const row of rows) {
+      if (cut.has(row.channel) || !got.has(row.id)) {
+        cut.add(row.channel);
+        if (got.has(row.id)) giveBack.push(row.id);
+        continue;
+      }
+      claimed.push(row);
+    }
+    if (giveBack.length > 0) {
+      // Locked by this transaction already: no new lock is taken.
+      await client.query(
+        `UPDATE ${q}.outbox SET claimed_by = NULL, lease_until = NULL WHERE id = ANY($1::bigint[])`,
+        [giveBack],
+      );
+    }
+    return claimed;
   }
 
   /** Starts relaying in the background until `stop()`. Idempotent. */
@@ -335,9 +476,16 @@ export class OutboxRelay {
 
   /** Puts failed rows back in line for a full set of attempts. Returns how many. */
   async retryFailed(): Promise<number> {
-    const result = await this.#conn.pool.query(
-      `UPDATE ${this.#conn.q}.outbox SET failed_at = NULL, attempts = 0, available_at = now()
-       WHERE failed_at IS NOT NULL`,
+    const { q } = this.#conn;
+    // Locked in id order, like every multi-row statement here (two callers at once cannot deadlock).
+    const result = await retryConflicts(() =>
+      this.#conn.pool.query(
+        `WITH target AS MATERIALIZED (
+           SELECT id FROM ${q}.outbox WHERE failed_at IS NOT NULL ORDER BY id FOR UPDATE
+         )
+         UPDATE ${q}.outbox AS o SET failed_at = NULL, attempts = 0, available_at = now()
+         FROM target WHERE o.id = target.id`,
+      ),
     );
     return result.rowCount ?? 0;
   }

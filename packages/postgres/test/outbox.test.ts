@@ -235,6 +235,60 @@ describe('outbox', () => {
     }
   });
 
+  test('a claim that loses a deadlock is rolled back and run again; runOnce does not fail', async () => {
+    await enqueueMany(['a', 'b'], 'contested');
+    const transport = new RecordingTransport();
+    const r = relay(transport);
+    // Another client locks the rows in the opposite order to the claim: 'b' first, then 'a'.
+    const other = await db.pool.connect();
+    try {
+      await other.query('BEGIN');
+      // The claim, waiting first, is the one the server picks as the victim; never this client.
+      await other.query("SET LOCAL deadlock_timeout = '30s'");
+      await other.query("SET LOCAL statement_timeout = '20s'");
+      await other.query(`SELECT id FROM "${db.schema}".outbox WHERE message_id = 'b' FOR UPDATE`);
+      const round = r.runOnce();
+      await waitUntil(async () => {
+        const { rows } = await db.pool.query<{ n: string }>(
+          `SELECT count(*) AS n FROM pg_stat_activity
+           WHERE wait_event_type = 'Lock' AND query LIKE $1 AND query LIKE '%SET claimed_by = $2%'`,
+          [`%"${db.schema}".outbox%`],
+        );
+        return Number(rows[0]!.n) > 0;
+      }, 'the claim to wait for the row lock on b');
+      // Granted only if the claim, which holds 'a' and waits for 'b', was rolled back.
+      await other.query(`SELECT id FROM "${db.schema}".outbox WHERE message_id = 'a' FOR UPDATE`);
+      await other.query('COMMIT');
+      expect(await round).toBe(2);
+    } finally {
+      await other.query('ROLLBACK').catch(() => undefined);
+      other.release();
+    }
+    expect(transport.sent.map((s) => s.message.id)).toEqual(['a', 'b']);
+    expect(await r.pending()).toBe(0);
+  });
+
+  test("ordering: 'channel' skips a channel another claim holds, without waiting, and takes it later", async () => {
+    await enqueueMany(['b1', 'b2'], 'busy');
+    await enqueueMany(['f1'], 'free');
+    const transport = new RecordingTransport();
+    const r = relay(transport);
+    const other = await db.pool.connect();
+    try {
+      // What a concurrent claim of 'busy' holds while it leases that channel's rows.
+      await other.query('BEGIN');
+      await other.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [0x46_41_4f, `${db.schema}.busy`]);
+      expect(await r.runOnce()).toBe(1);
+      expect(transport.sent.map((s) => s.message.id)).toEqual(['f1']);
+      await other.query('COMMIT');
+    } finally {
+      await other.query('ROLLBACK').catch(() => undefined);
+      other.release();
+    }
+    expect(await r.runOnce()).toBe(2);
+    expect(transport.sent.map((s) => s.message.id)).toEqual(['f1', 'b1', 'b2']);
+  });
+
   test('bad relay options are typed errors', () => {
     const transport = new RecordingTransport();
     expect(() => relay(transport, { batchSize: 0 })).toThrow(/batchSize/);
