@@ -1,4 +1,4 @@
-import type { CacheStats, CacheStore } from '@finaegis/core';
+import { type CacheStats, type CacheStore, ConfigError, InvalidArgumentError } from '@finaegis/core';
 
 /** Options of {@link MemoryCacheStore}. */
 export interface MemoryCacheStoreOptions {
@@ -16,7 +16,7 @@ interface Entry {
   readonly expiresAt: number;
 }
 
-const PREFIX = '[@finaegis/memory]';
+const ADAPTER = '@finaegis/memory';
 
 /**
  * The in-process cache store: the reference implementation of the CacheStore port.
@@ -36,10 +36,17 @@ export class MemoryCacheStore implements CacheStore {
   private errors = 0;
 
   constructor(options: MemoryCacheStoreOptions = {}) {
-    this.now = options.now ?? Date.now;
+    const now = options.now ?? Date.now;
+    if (typeof now !== 'function')
+      throw new ConfigError('now', typeof now, 'a function returning ms since the epoch');
+    this.now = now;
     const interval = options.sweepIntervalMs ?? 60_000;
-    if (!Number.isFinite(interval) || interval < 0) {
-      throw new RangeError(`${PREFIX} sweepIntervalMs must be a number >= 0, got ${String(interval)}`);
+    if (typeof interval !== 'number' || !Number.isFinite(interval) || interval < 0) {
+      throw new ConfigError(
+        'sweepIntervalMs',
+        interval,
+        'a number of milliseconds >= 0 (0 turns the sweep off)',
+      );
     }
     if (interval > 0) {
       this.sweeper = setInterval(() => this.sweep(), interval);
@@ -69,7 +76,11 @@ export class MemoryCacheStore implements CacheStore {
     this.checkNames(namespace, key);
     if (typeof ttlSeconds !== 'number' || !(ttlSeconds > 0) || ttlSeconds === Number.POSITIVE_INFINITY) {
       this.errors++;
-      throw new RangeError(`${PREFIX} ttlSeconds must be a finite number > 0, got ${String(ttlSeconds)}`);
+      throw new InvalidArgumentError(
+        ADAPTER,
+        'ttlSeconds',
+        `must be a finite number > 0, got ${String(ttlSeconds)}`,
+      );
     }
     let entries = this.namespaces.get(namespace);
     if (!entries) {
@@ -91,7 +102,7 @@ export class MemoryCacheStore implements CacheStore {
   async clear(namespace: string): Promise<void> {
     if (typeof namespace !== 'string') {
       this.errors++;
-      throw new TypeError(`${PREFIX} namespace must be a string`);
+      throw new InvalidArgumentError(ADAPTER, 'namespace', 'must be a string');
     }
     this.namespaces.delete(namespace);
   }
@@ -122,9 +133,13 @@ export class MemoryCacheStore implements CacheStore {
   }
 
   private checkNames(namespace: string, key: string): void {
-    if (typeof namespace !== 'string' || typeof key !== 'string') {
+    if (typeof namespace !== 'string') {
       this.errors++;
-      throw new TypeError(`${PREFIX} namespace and key must be strings`);
+      throw new InvalidArgumentError(ADAPTER, 'namespace', 'must be a string');
+    }
+    if (typeof key !== 'string') {
+      this.errors++;
+      throw new InvalidArgumentError(ADAPTER, 'key', 'must be a string');
     }
   }
 }

@@ -5,17 +5,48 @@ import {
   DuplicateEventError,
   type EventStore,
   type ExpectedVersion,
+  InvalidArgumentError,
   type NewEvent,
   type Snapshot,
   type StoredEvent,
 } from '@finaegis/core';
+import { currentStaging, type StagingParticipant } from './staging';
 
-const PREFIX = '[@finaegis/memory]';
+const ADAPTER = '@finaegis/memory';
+
+/** What one memory transaction has staged in one event store. */
+interface StagedWrites {
+  /** In the order they were made; global positions are given in this order at commit. */
+  readonly appends: StagedAppend[];
+  /** Staged events per stream, and their ids, to answer reads and checks without a scan. */
+  readonly counts: Map<string, number>;
+  readonly eventIds: Map<string, Set<string>>;
+  total: number;
+  readonly snapshots: Map<string, StagedSnapshot>;
+}
+
+interface StagedAppend {
+  readonly streamId: string;
+  readonly expectedVersion: ExpectedVersion;
+  readonly events: readonly NewEvent[];
+}
+
+interface StagedSnapshot {
+  readonly snapshot: Snapshot;
+  /** The stream's committed version when the snapshot was staged. */
+  readonly committedVersion: number;
+}
 
 /**
  * The in-process event store, the reference implementation of the `EventStore` port: streams,
  * one global order, snapshots. Appends are atomic (every check runs before the first write, with
  * no await in between), so of N concurrent appends expecting the same version exactly one wins.
+ *
+ * Inside a transaction of a `MemoryTransactionManager` appends and snapshots are staged: that
+ * transaction reads them back, others do not until it commits, and the manager writes them all at
+ * once at commit after checking the expected versions again (see the README). Positions and
+ * versions read inside the transaction are provisional until then. In any other transaction, or
+ * none, writes go straight in.
  *
  * Data, metadata and snapshot state are stored as JSON copies and handed out frozen, so what
  * a test sees is what a database-backed store would give back (a `Date` in `data` comes back
@@ -23,6 +54,10 @@ const PREFIX = '[@finaegis/memory]';
  */
 export class MemoryEventStore implements EventStore {
   readonly name = 'memory';
+  // A private object, so that committing is not part of the store's public surface.
+  readonly #participant: StagingParticipant<StagedWrites> = {
+    prepareCommit: (staged) => this.#prepareCommit(staged),
+  };
   readonly #streams = new Map<string, StoredEvent[]>();
   readonly #eventIds = new Map<string, Set<string>>();
   readonly #all: StoredEvent[] = [];
@@ -34,55 +69,25 @@ export class MemoryEventStore implements EventStore {
     options: { expectedVersion: ExpectedVersion },
   ): Promise<AppendResult> {
     checkStreamId(streamId);
-    if (!Array.isArray(events)) throw new TypeError(`${PREFIX} events must be an array`);
+    if (!Array.isArray(events)) throw new InvalidArgumentError(ADAPTER, 'events', 'must be an array');
     const expected = options?.expectedVersion;
+    checkExpectedVersion(expected);
+    const copies = events.map(copyNewEvent);
+    const staging = currentStaging();
+    if (staging !== undefined) {
+      const staged = staging.writable(this.#participant, newStagedWrites, 'append');
+      return this.#stage(staged, streamId, copies, expected);
+    }
+
     const stream = this.#streams.get(streamId);
     const current = stream?.length ?? 0;
     checkExpected(streamId, expected, current);
-
-    const ids = this.#eventIds.get(streamId);
-    const batchIds = new Set<string>();
-    const prepared: StoredEvent[] = [];
-    let position = this.#all.length;
-    let version = current;
-    for (const [index, event] of events.entries()) {
-      checkNewEvent(event, index);
-      if (ids?.has(event.eventId) === true || batchIds.has(event.eventId)) {
-        throw new DuplicateEventError(streamId, event.eventId);
-      }
-      batchIds.add(event.eventId);
-      prepared.push(
-        deepFreeze({
-          streamId,
-          version: ++version,
-          position: ++position,
-          eventId: event.eventId,
-          type: event.type,
-          data: jsonCopy(event.data, `events[${index}].data`),
-          metadata: jsonCopy(event.metadata, `events[${index}].metadata`),
-          occurredAt: event.occurredAt,
-        }),
-      );
-    }
-    if (prepared.length === 0) return { version: current, position: this.#lastPositionOf(stream) };
-
+    checkDuplicates(streamId, copies, this.#eventIds.get(streamId));
+    if (copies.length === 0) return { version: current, position: lastPositionOf(stream) };
     // From here on nothing can throw: the append is all or nothing.
-    let target = stream;
-    if (target === undefined) {
-      target = [];
-      this.#streams.set(streamId, target);
-    }
-    let targetIds = ids;
-    if (targetIds === undefined) {
-      targetIds = new Set();
-      this.#eventIds.set(streamId, targetIds);
-    }
-    for (const stored of prepared) {
-      target.push(stored);
-      targetIds.add(stored.eventId);
-      this.#all.push(stored);
-    }
-    return { version, position };
+    const stored = this.#toStored(streamId, copies, current, this.#all.length);
+    this.#write(streamId, stored);
+    return { version: current + stored.length, position: this.#all.length };
   }
 
   async readStream(
@@ -92,30 +97,40 @@ export class MemoryEventStore implements EventStore {
     checkStreamId(streamId);
     const from = checkCount(options.fromVersion ?? 1, 'fromVersion', 1);
     const limit = checkLimit(options.limit);
-    const stream = this.#streams.get(streamId);
-    if (stream === undefined) return [];
-    return stream.slice(from - 1, limit === undefined ? undefined : from - 1 + limit);
+    const end = limit === undefined ? undefined : from - 1 + limit;
+    const stream = this.#streams.get(streamId) ?? [];
+    const staged = this.#readableStaged();
+    if (staged === undefined || !staged.counts.has(streamId)) return stream.slice(from - 1, end);
+    const own = this.#stagedView(staged).filter((event) => event.streamId === streamId);
+    return sliceOfBoth(stream, own, from - 1, end);
   }
 
   async readAll(options: { after?: number; limit?: number } = {}): Promise<StoredEvent[]> {
     // Positions are 1, 2, 3... here, so position p sits at index p - 1.
     const after = checkCount(options.after ?? 0, 'after', 0);
     const limit = checkLimit(options.limit);
-    return this.#all.slice(after, limit === undefined ? undefined : after + limit);
+    const end = limit === undefined ? undefined : after + limit;
+    const staged = this.#readableStaged();
+    if (staged === undefined || staged.total === 0) return this.#all.slice(after, end);
+    return sliceOfBoth(this.#all, this.#stagedView(staged), after, end);
   }
 
   async streamVersion(streamId: string): Promise<number> {
     checkStreamId(streamId);
-    return this.#streams.get(streamId)?.length ?? 0;
+    const committed = this.#streams.get(streamId)?.length ?? 0;
+    return committed + (this.#readableStaged()?.counts.get(streamId) ?? 0);
   }
 
   /** The position of the last event in the store (0 when empty); projectors use it for lag. */
   async headPosition(): Promise<number> {
-    return this.#all.length;
+    return this.#all.length + (this.#readableStaged()?.total ?? 0);
   }
 
   async saveSnapshot(snapshot: Snapshot): Promise<void> {
-    checkStreamId(snapshot?.streamId);
+    if (typeof snapshot !== 'object' || snapshot === null) {
+      throw new InvalidArgumentError(ADAPTER, 'snapshot', 'must be an object');
+    }
+    checkStreamId(snapshot.streamId, 'snapshot.streamId');
     checkCount(snapshot.version, 'snapshot.version', 0);
     const copy: { -readonly [K in keyof Snapshot]: Snapshot[K] } = {
       streamId: snapshot.streamId,
@@ -123,36 +138,184 @@ export class MemoryEventStore implements EventStore {
       state: snapshot.state === undefined ? undefined : jsonCopy(snapshot.state, 'snapshot.state'),
     };
     if (snapshot.schemaVersion !== undefined) copy.schemaVersion = snapshot.schemaVersion;
-    this.#snapshots.set(snapshot.streamId, deepFreeze(copy));
+    const frozen = deepFreeze(copy);
+    const staging = currentStaging();
+    if (staging === undefined) {
+      this.#snapshots.set(frozen.streamId, frozen);
+      return;
+    }
+    const staged = staging.writable(this.#participant, newStagedWrites, 'saveSnapshot');
+    staged.snapshots.set(frozen.streamId, {
+      snapshot: frozen,
+      committedVersion: this.#streams.get(frozen.streamId)?.length ?? 0,
+    });
   }
 
   async loadSnapshot(streamId: string): Promise<Snapshot | undefined> {
     checkStreamId(streamId);
-    return this.#snapshots.get(streamId);
+    return this.#readableStaged()?.snapshots.get(streamId)?.snapshot ?? this.#snapshots.get(streamId);
   }
 
   /** Nothing to release; the data stays readable. */
   async close(): Promise<void> {}
 
-  #lastPositionOf(stream: StoredEvent[] | undefined): number {
-    return stream === undefined || stream.length === 0 ? 0 : stream[stream.length - 1]!.position;
+  /**
+   * Checks the staged appends against the committed streams, in staging order, and returns the
+   * write that makes them visible (see `StagingParticipant`).
+   */
+  #prepareCommit(staged: StagedWrites): () => void {
+    const versions = new Map<string, number>();
+    const addedIds = new Map<string, Set<string>>();
+    const batches: [string, StoredEvent[]][] = [];
+    let position = this.#all.length;
+    for (const { streamId, expectedVersion, events } of staged.appends) {
+      const current = versions.get(streamId) ?? this.#streams.get(streamId)?.length ?? 0;
+      checkExpected(streamId, expectedVersion, current);
+      let added = addedIds.get(streamId);
+      if (added === undefined) {
+        added = new Set();
+        addedIds.set(streamId, added);
+      }
+      // Another transaction may have committed the same event id since it was staged.
+      const committedIds = this.#eventIds.get(streamId);
+      for (const event of events) {
+        if (committedIds?.has(event.eventId) === true || added.has(event.eventId)) {
+          throw new DuplicateEventError(streamId, event.eventId);
+        }
+        added.add(event.eventId);
+      }
+      const stored = this.#toStored(streamId, events, current, position);
+      position += stored.length;
+      versions.set(streamId, current + stored.length);
+      batches.push([streamId, stored]);
+    }
+    // A snapshot numbers the events it includes as this transaction saw them; when someone else's
+    // append has moved this transaction's own events to later versions, it is dropped (only a
+    // speed-up: loading falls back to the events).
+    const snapshots: Snapshot[] = [];
+    for (const { snapshot, committedVersion } of staged.snapshots.values()) {
+      const now = this.#streams.get(snapshot.streamId)?.length ?? 0;
+      if (snapshot.version <= committedVersion || now === committedVersion) snapshots.push(snapshot);
+    }
+    return () => {
+      for (const [streamId, stored] of batches) this.#write(streamId, stored);
+      for (const snapshot of snapshots) this.#snapshots.set(snapshot.streamId, snapshot);
+    };
+  }
+
+  #stage(
+    staged: StagedWrites,
+    streamId: string,
+    events: readonly NewEvent[],
+    expectedVersion: ExpectedVersion,
+  ): AppendResult {
+    const current = (this.#streams.get(streamId)?.length ?? 0) + (staged.counts.get(streamId) ?? 0);
+    checkExpected(streamId, expectedVersion, current);
+    const committedIds = this.#eventIds.get(streamId);
+    const stagedIds = staged.eventIds.get(streamId);
+    for (const event of events) {
+      if (stagedIds?.has(event.eventId) === true) throw new DuplicateEventError(streamId, event.eventId);
+    }
+    checkDuplicates(streamId, events, committedIds);
+    // Kept even when empty: its version check is made again at commit.
+    staged.appends.push({ streamId, expectedVersion, events });
+    if (events.length === 0) {
+      const own = this.#stagedView(staged).filter((event) => event.streamId === streamId);
+      const position =
+        own.length > 0 ? own[own.length - 1]!.position : lastPositionOf(this.#streams.get(streamId));
+      return { version: current, position };
+    }
+    let ids = stagedIds;
+    if (ids === undefined) {
+      ids = new Set();
+      staged.eventIds.set(streamId, ids);
+    }
+    for (const event of events) ids.add(event.eventId);
+    staged.counts.set(streamId, (staged.counts.get(streamId) ?? 0) + events.length);
+    staged.total += events.length;
+    return { version: current + events.length, position: this.#all.length + staged.total };
+  }
+
+  /** The staged events as this transaction reads them, with provisional versions and positions. */
+  #stagedView(staged: StagedWrites): StoredEvent[] {
+    const versions = new Map<string, number>();
+    const view: StoredEvent[] = [];
+    let position = this.#all.length;
+    for (const { streamId, events } of staged.appends) {
+      const current = versions.get(streamId) ?? this.#streams.get(streamId)?.length ?? 0;
+      const stored = this.#toStored(streamId, events, current, position);
+      position += stored.length;
+      versions.set(streamId, current + stored.length);
+      view.push(...stored);
+    }
+    return view;
+  }
+
+  #readableStaged(): StagedWrites | undefined {
+    return currentStaging()?.readable(this.#participant);
+  }
+
+  #toStored(streamId: string, events: readonly NewEvent[], version: number, position: number): StoredEvent[] {
+    return events.map((event, index) =>
+      Object.freeze({
+        streamId,
+        version: version + index + 1,
+        position: position + index + 1,
+        eventId: event.eventId,
+        type: event.type,
+        data: event.data,
+        metadata: event.metadata,
+        occurredAt: event.occurredAt,
+      }),
+    );
+  }
+
+  /** Adds checked events to the committed state. Never throws. */
+  #write(streamId: string, stored: readonly StoredEvent[]): void {
+    let target = this.#streams.get(streamId);
+    if (target === undefined) {
+      target = [];
+      this.#streams.set(streamId, target);
+    }
+    let ids = this.#eventIds.get(streamId);
+    if (ids === undefined) {
+      ids = new Set();
+      this.#eventIds.set(streamId, ids);
+    }
+    for (const event of stored) {
+      target.push(event);
+      ids.add(event.eventId);
+      this.#all.push(event);
+    }
   }
 }
 
-/** Projection checkpoints in a Map. */
+/**
+ * Projection checkpoints in a Map. Inside a transaction of a `MemoryTransactionManager` a save is
+ * staged and written at commit (dropped on rollback); the transaction loads its own value.
+ */
 export class MemoryCheckpointStore implements CheckpointStore {
   readonly #positions = new Map<string, number>();
+  readonly #participant: StagingParticipant<Map<string, number>> = {
+    prepareCommit: (staged) => () => {
+      for (const [projection, position] of staged) this.#positions.set(projection, position);
+    },
+  };
 
   async load(projection: string): Promise<number> {
-    return this.#positions.get(projection) ?? 0;
+    checkProjection(projection);
+    return (
+      currentStaging()?.readable(this.#participant)?.get(projection) ?? this.#positions.get(projection) ?? 0
+    );
   }
 
   async save(projection: string, position: number): Promise<void> {
-    if (typeof projection !== 'string' || projection === '') {
-      throw new TypeError(`${PREFIX} projection must be a non-empty string`);
-    }
+    checkProjection(projection);
     checkCount(position, 'position', 0);
-    this.#positions.set(projection, position);
+    const staging = currentStaging();
+    if (staging === undefined) this.#positions.set(projection, position);
+    else
+      staging.writable(this.#participant, () => new Map<string, number>(), 'save').set(projection, position);
   }
 }
 
@@ -164,13 +327,61 @@ export function createMemoryCheckpointStore(): MemoryCheckpointStore {
   return new MemoryCheckpointStore();
 }
 
-function checkStreamId(streamId: unknown): asserts streamId is string {
+function newStagedWrites(): StagedWrites {
+  return { appends: [], counts: new Map(), eventIds: new Map(), total: 0, snapshots: new Map() };
+}
+
+function lastPositionOf(stream: readonly StoredEvent[] | undefined): number {
+  return stream === undefined || stream.length === 0 ? 0 : stream[stream.length - 1]!.position;
+}
+
+/** `[...first, ...second].slice(start, end)` without copying `first` whole. */
+function sliceOfBoth<T>(
+  first: readonly T[],
+  second: readonly T[],
+  start: number,
+  end: number | undefined,
+): T[] {
+  const stop = end ?? first.length + second.length;
+  const result = first.slice(start, stop);
+  if (stop > first.length)
+    result.push(...second.slice(Math.max(0, start - first.length), stop - first.length));
+  return result;
+}
+
+function checkStreamId(streamId: unknown, argument = 'streamId'): asserts streamId is string {
   if (typeof streamId !== 'string' || streamId === '') {
-    throw new TypeError(`${PREFIX} streamId must be a non-empty string, got ${JSON.stringify(streamId)}`);
+    throw new InvalidArgumentError(
+      ADAPTER,
+      argument,
+      `must be a non-empty string, got ${JSON.stringify(streamId)}`,
+    );
   }
 }
 
-function checkExpected(streamId: string, expected: unknown, current: number): void {
+function checkProjection(projection: unknown): asserts projection is string {
+  if (typeof projection !== 'string' || projection === '') {
+    throw new InvalidArgumentError(
+      ADAPTER,
+      'projection',
+      `must be a non-empty string, got ${JSON.stringify(projection)}`,
+    );
+  }
+}
+
+function checkExpectedVersion(expected: unknown): asserts expected is ExpectedVersion {
+  if (expected === 'any' || expected === 'no_stream' || expected === 'exists') return;
+  if (typeof expected !== 'number' || !Number.isInteger(expected) || expected < 0) {
+    throw new InvalidArgumentError(
+      ADAPTER,
+      'expectedVersion',
+      `must be an integer >= 0, 'any', 'no_stream' or 'exists', got ${String(expected)}`,
+    );
+  }
+}
+
+/** `expected` has passed `checkExpectedVersion`. */
+function checkExpected(streamId: string, expected: ExpectedVersion, current: number): void {
   switch (expected) {
     case 'any':
       return;
@@ -182,20 +393,31 @@ function checkExpected(streamId: string, expected: unknown, current: number): vo
       if (current === 0) throw new ConcurrencyError(streamId, 1, 0);
       return;
     default:
-      if (typeof expected !== 'number' || !Number.isInteger(expected) || expected < 0) {
-        throw new RangeError(
-          `${PREFIX} expectedVersion must be an integer >= 0, 'any', 'no_stream' or 'exists', got ${String(expected)}`,
-        );
-      }
       if (expected !== current) throw new ConcurrencyError(streamId, expected, current);
   }
 }
 
-function checkNewEvent(event: NewEvent, index: number): void {
-  const problems: string[] = [];
-  if (typeof event !== 'object' || event === null) {
-    throw new TypeError(`${PREFIX} events[${index}] must be an object`);
+function checkDuplicates(
+  streamId: string,
+  events: readonly NewEvent[],
+  committedIds: ReadonlySet<string> | undefined,
+): void {
+  const batchIds = new Set<string>();
+  for (const event of events) {
+    if (committedIds?.has(event.eventId) === true || batchIds.has(event.eventId)) {
+      throw new DuplicateEventError(streamId, event.eventId);
+    }
+    batchIds.add(event.eventId);
   }
+}
+
+/** Checks one event and returns a frozen JSON copy of it. */
+function copyNewEvent(event: NewEvent, index: number): NewEvent {
+  const argument = `events[${index}]`;
+  if (typeof event !== 'object' || event === null) {
+    throw new InvalidArgumentError(ADAPTER, argument, 'must be an object');
+  }
+  const problems: string[] = [];
   if (typeof event.eventId !== 'string' || event.eventId === '')
     problems.push('eventId must be a non-empty string');
   if (typeof event.type !== 'string' || event.type === '') problems.push('type must be a non-empty string');
@@ -204,12 +426,19 @@ function checkNewEvent(event: NewEvent, index: number): void {
   if (typeof event.occurredAt !== 'number' || !Number.isFinite(event.occurredAt)) {
     problems.push('occurredAt must be a number (ms since the epoch)');
   }
-  if (problems.length > 0) throw new TypeError(`${PREFIX} events[${index}]: ${problems.join('; ')}`);
+  if (problems.length > 0) throw new InvalidArgumentError(ADAPTER, argument, problems.join('; '));
+  return Object.freeze({
+    eventId: event.eventId,
+    type: event.type,
+    data: deepFreeze(jsonCopy(event.data, `${argument}.data`)),
+    metadata: deepFreeze(jsonCopy(event.metadata, `${argument}.metadata`)),
+    occurredAt: event.occurredAt,
+  });
 }
 
 function checkCount(value: unknown, name: string, min: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw new RangeError(`${PREFIX} ${name} must be an integer >= ${min}, got ${String(value)}`);
+    throw new InvalidArgumentError(ADAPTER, name, `must be an integer >= ${min}, got ${String(value)}`);
   }
   return value;
 }
@@ -223,13 +452,16 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function jsonCopy<T>(value: T, what: string): T {
+function jsonCopy<T>(value: T, argument: string): T {
   try {
     return JSON.parse(JSON.stringify(value)) as T;
   } catch (error) {
-    throw new TypeError(`${PREFIX} ${what} is not JSON-compatible (${(error as Error).message})`, {
-      cause: error,
-    });
+    throw new InvalidArgumentError(
+      ADAPTER,
+      argument,
+      `is not JSON-compatible (${(error as Error).message})`,
+      { cause: error },
+    );
   }
 }
 

@@ -1,36 +1,50 @@
 import {
+  InvalidArgumentError,
   newId,
   type TransactionContext,
   type TransactionManager,
   type TransactionOptions,
   TransactionTimeoutError,
 } from '@finaegis/core';
+import { openStaging } from './staging';
 
-const PREFIX = '[@finaegis/memory]';
+const ADAPTER = '@finaegis/memory';
 
 /**
- * The in-process transaction manager: a unit of work with a timeout, not a database transaction.
+ * The in-process transaction manager: all or nothing for the memory stores, with a timeout.
+ *
+ * Appends, snapshots and checkpoints that a `MemoryEventStore` or `MemoryCheckpointStore` gets
+ * inside `run` (through the buses' `currentTransaction()`) are staged in the transaction: the
+ * work reads its own writes, nobody else sees them, and they are written at once when the work
+ * resolves, after the expected versions have been checked again (a conflict rolls everything
+ * back with `ConcurrencyError`). On failure or timeout they are dropped.
  *
  * It has no outbox (`tx.enqueue` is absent), so the buses hold the async messages and events sent
- * inside `run` and send them once `work` has resolved; on failure or timeout they are dropped.
- * Writes made by the work itself (to a memory event store, say) are not undone: there is nothing
- * to roll back. `tx.client` is `undefined`.
+ * inside `run` and send them after commit. Other writes the work makes are not undone.
+ * `tx.client` is `undefined`.
  */
 export class MemoryTransactionManager implements TransactionManager {
   readonly name = 'memory';
 
   async run<T>(work: (tx: TransactionContext) => Promise<T>, options: TransactionOptions): Promise<T> {
-    if (typeof work !== 'function') throw new TypeError(`${PREFIX} work must be a function`);
+    if (typeof work !== 'function') throw new InvalidArgumentError(ADAPTER, 'work', 'must be a function');
     const timeoutMs = options?.timeoutMs;
     if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) {
-      throw new RangeError(`${PREFIX} timeoutMs must be a number > 0, got ${String(timeoutMs)}`);
+      throw new InvalidArgumentError(
+        ADAPTER,
+        'timeoutMs',
+        `must be a number of milliseconds > 0, got ${String(timeoutMs)}`,
+      );
     }
     const controller = new AbortController();
     const tx: TransactionContext = { id: newId(), signal: controller.signal, client: undefined };
+    const staging = openStaging(tx);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         const error = new TransactionTimeoutError(timeoutMs);
+        // Dropped at once: late work of a timed-out transaction must find it closed.
+        staging.rollback();
         controller.abort(error);
         reject(error);
       }, timeoutMs);
@@ -39,8 +53,12 @@ export class MemoryTransactionManager implements TransactionManager {
     // The work may still settle after a timeout; its late failure must not surface as unhandled.
     running.catch(() => {});
     try {
-      return await Promise.race([running, timeout]);
+      const result = await Promise.race([running, timeout]);
+      // Synchronous: no other work runs between the checks and the writes.
+      staging.commit();
+      return result;
     } catch (error) {
+      staging.rollback();
       if (!controller.signal.aborted) controller.abort(error);
       throw error;
     } finally {

@@ -1,6 +1,7 @@
 import {
   assertSendSupported,
   backoffDelay,
+  ConfigError,
   type ConsumeOptions,
   checkChannelName,
   checkSendOptions,
@@ -52,7 +53,6 @@ const FEATURES: TransportFeatures = Object.freeze({
 });
 
 const ADAPTER = '@finaegis/memory';
-const PREFIX = `[${ADAPTER}]`;
 
 /** What a send leaves in a channel before it is copied to each group. */
 interface Sent {
@@ -304,8 +304,8 @@ class BrokerState {
 
   constructor(options: MemoryBrokerOptions = {}) {
     const window = options.dedupeWindowMs ?? 3_600_000;
-    if (!Number.isFinite(window) || window < 0) {
-      throw new RangeError(`${PREFIX} dedupeWindowMs must be a number >= 0, got ${String(window)}`);
+    if (typeof window !== 'number' || !Number.isFinite(window) || window < 0) {
+      throw new ConfigError('dedupeWindowMs', window, 'a number of milliseconds >= 0');
     }
     this.dedupeWindowMs = window;
   }

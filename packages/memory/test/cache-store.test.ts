@@ -1,3 +1,4 @@
+import { ConfigError, InvalidArgumentError } from '@finaegis/core';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { MemoryCacheStore } from '../src/index';
 
@@ -42,15 +43,17 @@ describe('MemoryCacheStore', () => {
     await s.get('ns', 'k');
     await s.get('ns', 'k');
     await s.get('ns', 'missing');
-    await expect(s.set('ns', 'k', 1, 0)).rejects.toThrow(RangeError);
-    await expect(s.get('ns', 7 as unknown as string)).rejects.toThrow(TypeError);
+    await expect(s.set('ns', 'k', 1, 0)).rejects.toThrow(InvalidArgumentError);
+    await expect(s.get('ns', 7 as unknown as string)).rejects.toThrow(InvalidArgumentError);
     expect(s.stats()).toEqual({ hits: 2, misses: 1, errors: 2 });
   });
 
   test('refuses TTLs that are not finite and > 0', async () => {
     const s = store();
     for (const ttl of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, '60' as unknown as number]) {
-      await expect(s.set('ns', 'k', 1, ttl)).rejects.toThrow(/ttlSeconds must be a finite number > 0/);
+      await expect(s.set('ns', 'k', 1, ttl)).rejects.toSatisfy(
+        (error) => error instanceof InvalidArgumentError && error.argument === 'ttlSeconds',
+      );
     }
     expect(await s.get('ns', 'k')).toBeUndefined();
   });
@@ -110,7 +113,30 @@ describe('MemoryCacheStore', () => {
     expect(await s.get('other', 'k0')).toEqual({ value: 'kept' });
   });
 
-  test('refuses a bad sweep interval', () => {
-    expect(() => new MemoryCacheStore({ sweepIntervalMs: -1 })).toThrow(RangeError);
+  test('bad arguments are InvalidArgumentErrors naming the argument', async () => {
+    const s = store();
+    const refused = (argument: string) =>
+      expect.objectContaining({ name: 'InvalidArgumentError', adapter: '@finaegis/memory', argument });
+    await expect(s.get(1 as unknown as string, 'k')).rejects.toEqual(refused('namespace'));
+    await expect(s.set('ns', null as unknown as string, 1, 60)).rejects.toEqual(refused('key'));
+    await expect(s.delete('ns', 2 as unknown as string)).rejects.toEqual(refused('key'));
+    await expect(s.clear(undefined as unknown as string)).rejects.toEqual(refused('namespace'));
+    await expect(s.get('ns', 7 as unknown as string)).rejects.toThrow(/^\[@finaegis\/memory\] invalid key/);
+  });
+
+  test('bad options are ConfigErrors naming the option', () => {
+    const keyOf = (options: ConstructorParameters<typeof MemoryCacheStore>[0]) => {
+      try {
+        new MemoryCacheStore(options);
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigError);
+        return (error as ConfigError).key;
+      }
+      return undefined;
+    };
+    expect(keyOf({ sweepIntervalMs: -1 })).toBe('sweepIntervalMs');
+    expect(keyOf({ sweepIntervalMs: Number.NaN })).toBe('sweepIntervalMs');
+    expect(keyOf({ sweepIntervalMs: '5' as unknown as number })).toBe('sweepIntervalMs');
+    expect(keyOf({ now: 5 as unknown as () => number })).toBe('now');
   });
 });

@@ -1,5 +1,5 @@
 import { eventStoreContract } from '@finaegis/contract-tests';
-import { ConcurrencyError, newId } from '@finaegis/core';
+import { ConcurrencyError, InvalidArgumentError, newId } from '@finaegis/core';
 import { describe, expect, test } from 'vitest';
 import { MemoryCheckpointStore, MemoryEventStore } from '../src/event-store';
 
@@ -36,17 +36,44 @@ describe('MemoryEventStore', () => {
     expect(() => list.push(4)).toThrow(TypeError);
   });
 
-  test('bad input is a clear error, not a corrupted stream', async () => {
+  test('bad input is an InvalidArgumentError naming the argument, not a corrupted stream', async () => {
     const store = new MemoryEventStore();
-    await expect(store.append('', [event()], { expectedVersion: 0 })).rejects.toThrow(/streamId/);
+    const refused = (argument: string) =>
+      expect.objectContaining({ name: 'InvalidArgumentError', adapter: '@finaegis/memory', argument });
+    await expect(store.append('', [event()], { expectedVersion: 0 })).rejects.toEqual(refused('streamId'));
+    await expect(store.append('a', 'x' as never, { expectedVersion: 0 })).rejects.toEqual(refused('events'));
     await expect(
-      store.append('a', [{ ...event(), occurredAt: Number.NaN }], { expectedVersion: 0 }),
-    ).rejects.toThrow(/occurredAt/);
-    await expect(store.append('a', [event()], { expectedVersion: -1 })).rejects.toThrow(/expectedVersion/);
-    await expect(store.append('a', [event('test.A', { n: 1n })], { expectedVersion: 0 })).rejects.toThrow(
-      /JSON-compatible/,
+      store.append('a', [event(), { ...event(), occurredAt: Number.NaN }], { expectedVersion: 0 }),
+    ).rejects.toThrow(/invalid events\[1\]: occurredAt/);
+    await expect(store.append('a', [null as never], { expectedVersion: 0 })).rejects.toEqual(
+      refused('events[0]'),
     );
+    await expect(store.append('a', [event()], { expectedVersion: -1 })).rejects.toEqual(
+      refused('expectedVersion'),
+    );
+    await expect(store.append('a', [event()], { expectedVersion: 'latest' as never })).rejects.toEqual(
+      refused('expectedVersion'),
+    );
+    const notJson = await store
+      .append('a', [event('test.A', { n: 1n })], { expectedVersion: 0 })
+      .catch((e: unknown) => e);
+    expect(notJson).toBeInstanceOf(InvalidArgumentError);
+    expect((notJson as InvalidArgumentError).argument).toBe('events[0].data');
+    expect((notJson as Error).cause).toBeInstanceOf(TypeError);
+    await expect(store.readStream('a', { fromVersion: 0 })).rejects.toEqual(refused('fromVersion'));
+    await expect(store.readStream('a', { limit: -1 })).rejects.toEqual(refused('limit'));
+    await expect(store.readAll({ after: 1.5 })).rejects.toEqual(refused('after'));
+    await expect(store.streamVersion(3 as never)).rejects.toEqual(refused('streamId'));
+    await expect(store.saveSnapshot(null as never)).rejects.toEqual(refused('snapshot'));
+    await expect(store.saveSnapshot({ streamId: '', version: 1, state: {} })).rejects.toEqual(
+      refused('snapshot.streamId'),
+    );
+    await expect(store.saveSnapshot({ streamId: 'a', version: -1, state: {} })).rejects.toEqual(
+      refused('snapshot.version'),
+    );
+    await expect(store.loadSnapshot('')).rejects.toEqual(refused('streamId'));
     expect(await store.streamVersion('a')).toBe(0);
+    expect(await store.headPosition()).toBe(0);
   });
 
   test("an 'exists' conflict reports the stream", async () => {
@@ -67,6 +94,12 @@ describe('MemoryCheckpointStore', () => {
     await checkpoints.save('orders', 7);
     expect(await checkpoints.load('balances')).toBe(42);
     expect(await checkpoints.load('orders')).toBe(7);
-    await expect(checkpoints.save('balances', -1)).rejects.toThrow(RangeError);
+    await expect(checkpoints.save('balances', -1)).rejects.toSatisfy(
+      (error) => error instanceof InvalidArgumentError && error.argument === 'position',
+    );
+    await expect(checkpoints.save('', 1)).rejects.toSatisfy(
+      (error) => error instanceof InvalidArgumentError && error.argument === 'projection',
+    );
+    expect(await checkpoints.load('balances')).toBe(42);
   });
 });

@@ -1,4 +1,4 @@
-import { TransactionTimeoutError } from '@finaegis/core';
+import { InvalidArgumentError, TransactionTimeoutError } from '@finaegis/core';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { MemoryTransactionManager } from '../src/index';
 
@@ -97,11 +97,15 @@ describe('MemoryTransactionManager', () => {
 
   test('refuses a missing or non-positive timeout and a non-function', async () => {
     const manager = new MemoryTransactionManager();
+    const refused = (argument: string) =>
+      expect.objectContaining({ name: 'InvalidArgumentError', adapter: '@finaegis/memory', argument });
     for (const timeoutMs of [0, -1, Number.NaN]) {
-      await expect(manager.run(async () => 1, { timeoutMs })).rejects.toThrow(RangeError);
+      await expect(manager.run(async () => 1, { timeoutMs })).rejects.toEqual(refused('timeoutMs'));
     }
-    await expect(manager.run(async () => 1, {} as { timeoutMs: number })).rejects.toThrow(/timeoutMs/);
-    await expect(manager.run('x' as never, { timeoutMs: 1 })).rejects.toThrow(TypeError);
+    await expect(manager.run(async () => 1, {} as { timeoutMs: number })).rejects.toThrow(
+      InvalidArgumentError,
+    );
+    await expect(manager.run('x' as never, { timeoutMs: 1 })).rejects.toEqual(refused('work'));
     await manager.close();
     await manager.close();
   });

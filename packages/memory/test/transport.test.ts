@@ -1,4 +1,5 @@
 import {
+  ConfigError,
   InvalidArgumentError,
   MessageDecodeError,
   type ReceivedMessage,
@@ -457,7 +458,15 @@ describe('MemoryTransport', () => {
     await expect(t.consume('ch', 'nope' as never, { group: 'g' })).rejects.toEqual(refused('handler'));
     await expect(t.depth('')).rejects.toEqual(refused('channel'));
     expect(() => new MemoryBroker().sendRaw('ch', 5 as unknown as string)).toThrow(InvalidArgumentError);
-    expect(() => new MemoryBroker({ dedupeWindowMs: -5 })).toThrow(RangeError);
+    const badWindow = (() => {
+      try {
+        new MemoryBroker({ dedupeWindowMs: -5 });
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(badWindow).toBeInstanceOf(ConfigError);
+    expect((badWindow as ConfigError).key).toBe('dedupeWindowMs');
     expect(await t.depth('ch')).toBe(0);
   });
 
