@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { MemoryCacheStore, MemoryTransactionManager, MemoryTransport } from '@finaegis/memory';
+import { createCqrs, silentLogger } from '@finaegis/core';
+import {
+  MemoryCacheStore,
+  MemoryEventStore,
+  MemoryTransactionManager,
+  MemoryTransport,
+} from '@finaegis/memory';
 import { expect, test } from 'vitest';
 
 // The README's example, as a function so that the test can run it.
@@ -41,15 +47,59 @@ test('the README example runs', async () => {
   expect(results).toEqual(['exchange.PlaceOrder#1', '{"value":{"bids":[],"asks":[]}}']);
 });
 
-test('the README shows the example as it is here', () => {
+// The README's transaction example.
+async function transactionExample(): Promise<[number, number, unknown]> {
+  // README transaction example start
+  const store = new MemoryEventStore();
+  const app = createCqrs({ transactionManager: new MemoryTransactionManager(), logger: silentLogger });
+  const deposited = {
+    eventId: 'e-1',
+    type: 'bank.Deposited',
+    data: { amount: '5.00' },
+    metadata: {},
+    occurredAt: Date.now(),
+  };
+
+  let inside = 0;
+  const failed = app.transaction(async () => {
+    await store.append('account-1', [deposited], { expectedVersion: 0 });
+    inside = await store.streamVersion('account-1'); // 1: the transaction reads its own append
+    throw new Error('a later step fails');
+  });
+  const error = await failed.catch((e: unknown) => e); // the work's error, rethrown after rollback
+  const after = await store.streamVersion('account-1'); // 0: the append went with the rollback
+  await app.close();
+  // README transaction example end
+  return [inside, after, error];
+}
+
+test('the README transaction example runs: the rolled-back append is gone', async () => {
+  const [inside, after, error] = await transactionExample();
+  expect(inside).toBe(1);
+  expect(after).toBe(0);
+  expect((error as Error).message).toBe('a later step fails');
+});
+
+function exampleBody(marker: string): string {
   const source = readFileSync(import.meta.filename, 'utf8');
-  const body = source.split('// README example start\n')[1]!.split('  // README example end')[0]!;
-  const unindented = body
+  const body = source.split(`// ${marker} start\n`)[1]!.split(`  // ${marker} end`)[0]!;
+  return body
     .split('\n')
     .map((line) => line.replace(/^ {2}/, ''))
-    .join('\n');
+    .join('\n')
+    .trimEnd();
+}
+
+test('the README shows the examples as they are here', () => {
   const readme = readFileSync(resolve(import.meta.dirname, '../README.md'), 'utf8');
   const imports =
     "import { MemoryCacheStore, MemoryTransactionManager, MemoryTransport } from '@finaegis/memory';";
-  expect(readme).toContain(`\`\`\`ts\n${imports}\n\n${unindented.trimEnd()}\n\`\`\``);
+  expect(readme).toContain(`\`\`\`ts\n${imports}\n\n${exampleBody('README example')}\n\`\`\``);
+  const transactionImports = [
+    "import { createCqrs, silentLogger } from '@finaegis/core';",
+    "import { MemoryEventStore, MemoryTransactionManager } from '@finaegis/memory';",
+  ].join('\n');
+  expect(readme).toContain(
+    `\`\`\`ts\n${transactionImports}\n\n${exampleBody('README transaction example')}\n\`\`\``,
+  );
 });
