@@ -33,6 +33,7 @@ import {
   Kafka,
   type KafkaMessage,
   logLevel,
+  type Message,
   type Producer,
 } from 'kafkajs';
 import { SendBatcher } from './send-batcher';
@@ -194,6 +195,8 @@ export class KafkaTransport implements Transport {
   private producerConnected: Promise<void> | undefined;
   private adminClient: Promise<Admin> | undefined;
   private readonly knownTopics = new Map<string, Promise<void>>();
+  /** Topics whose creation finished: sends to them skip the wait. */
+  private readonly readyTopics = new Set<string>();
   private readonly consumers = new Set<ConsumerState>();
   private closing: Promise<void> | undefined;
 
@@ -250,21 +253,27 @@ export class KafkaTransport implements Transport {
     return `${this.groupIdPrefix}${channel}.${group}`;
   }
 
-  async send(channel: string, message: TransportMessage, options: SendOptions = {}): Promise<void> {
-    this.assertOpen();
-    checkChannelName(ADAPTER, 'channel', channel);
-    checkSendOptions(ADAPTER, options);
-    assertSendSupported(this, options);
-    // A copy: the topic check below awaits, and the caller may change its object meanwhile.
-    const checked = checkTransportMessage(ADAPTER, message);
-    const topic = this.topicName(channel);
-    await this.ensureChannelTopics(topic);
-    const key = options.key ?? checked.key;
-    await this.batcher.add(topic, {
-      key: key ?? null,
-      value: encodeTransportMessage(checked),
-      headers: { 'finaegis-id': checked.id, 'finaegis-type': checked.type },
-    });
+  send(channel: string, message: TransportMessage, options: SendOptions = {}): Promise<void> {
+    // Not `async`: a send is one shared promise of its produce request (see SendBatcher), and an
+    // async wrapper would add two more per send. Bad input still rejects rather than throws.
+    try {
+      this.assertOpen();
+      checkChannelName(ADAPTER, 'channel', channel);
+      checkSendOptions(ADAPTER, options);
+      assertSendSupported(this, options);
+      // Encoded from a checked copy, now: later changes to the caller's object do not leak in.
+      const checked = checkTransportMessage(ADAPTER, message);
+      const topic = this.topicName(channel);
+      const record: Message = {
+        key: options.key ?? checked.key ?? null,
+        value: encodeTransportMessage(checked),
+        headers: { 'finaegis-id': checked.id, 'finaegis-type': checked.type },
+      };
+      if (!this.createTopics || this.readyTopics.has(topic)) return this.batcher.add(topic, record);
+      return this.ensureChannelTopics(topic).then(() => this.batcher.add(topic, record));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   async consume(channel: string, handler: MessageHandler, options: ConsumeOptions): Promise<Subscription> {
@@ -699,6 +708,7 @@ export class KafkaTransport implements Transport {
             },
           ],
         });
+        this.readyTopics.add(topic);
       })().catch((error: unknown) => {
         this.knownTopics.delete(topic);
         throw error;
