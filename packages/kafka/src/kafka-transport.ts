@@ -44,6 +44,12 @@ const PREFIX = `[${ADAPTER}]`;
 /** While a batch is being handled, its finished prefix is committed at least this often. */
 const COMMIT_EVERY_MS = 250;
 
+/**
+ * A batch kept inside kafkajs' fetch loop (see `keep`) is let go once it finished no record for
+ * this long while another partition could be fetched.
+ */
+const STALL_MS = 10;
+
 /** Record header naming the only group that should handle a re-driven record. */
 const TARGET_GROUP_HEADER = 'finaegis-redrive-group';
 
@@ -120,18 +126,43 @@ class Slots {
   constructor(size: number) {
     this.free = size;
   }
-  async take(): Promise<void> {
-    if (this.free > 0) {
-      this.free--;
-      return;
-    }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  /** Takes a free slot at once if there is one (no promise, no tick). */
+  tryTake(): boolean {
+    if (this.free === 0) return false;
+    this.free--;
+    return true;
+  }
+  /** Waits for a slot that `give` hands over. */
+  wait(): Promise<void> {
+    return new Promise<void>((resolve) => this.waiting.push(resolve));
   }
   give(): void {
     const next = this.waiting.shift();
     if (next) next();
     else this.free++;
   }
+}
+
+/** Offsets waiting for a consumer's next commit request, and what that request's outcome is. */
+interface CommitRound {
+  readonly offsets: Map<number, { readonly offset: string; readonly current: () => boolean }>;
+  /** Resolves true once committed, false when the request failed (the failure is logged). */
+  readonly done: Promise<boolean>;
+  readonly settle: (committed: boolean) => void;
+}
+
+/** A batch kept inside kafkajs' `eachBatch` call. */
+interface Hold {
+  /** Records of the batch finished so far. */
+  progress: number;
+  /** `progress` when the stall timer was last armed (-1 before it first saw this batch). */
+  seen: number;
+  /** Records of the batch waiting for a free handler slot. */
+  queued: number;
+  /** Set once every record is handled: what is left is committing their offsets. */
+  committing: boolean;
+  /** Lets the batch go on in the background (set while it is kept). */
+  release: () => void;
 }
 
 interface ConsumerState {
@@ -157,6 +188,20 @@ interface ConsumerState {
   readonly epochs: Map<number, number>;
   /** Batches whose records are still being handled. */
   readonly inFlight: Set<Promise<void>>;
+  /** Partitions whose batch is being handled inside kafkajs' `eachBatch` call. */
+  readonly inside: Set<number>;
+  /** Partitions paused while their batch is handled after `eachBatch` returned. */
+  readonly background: Set<number>;
+  /** Batches kept inside `eachBatch` (see `keep`). */
+  readonly holds: Set<Hold>;
+  /** Lets go of kept batches that stalled while another partition waits for a fetch. */
+  stallTimer: NodeJS.Timeout | undefined;
+  /** Records this consumer finished, and that count when the stall timer was last armed. */
+  progress: number;
+  progressSeen: number;
+  /** Offsets to commit once the request in flight returns; one request at a time per consumer. */
+  nextCommit: CommitRound | undefined;
+  committing: Promise<void> | undefined;
   /** Resolves pending backoff waits when the consumer stops. */
   readonly wakeUps: Set<() => void>;
   closing: Promise<void> | undefined;
@@ -299,6 +344,14 @@ export class KafkaTransport implements Transport {
       assigned: new Set(),
       epochs: new Map(),
       inFlight: new Set(),
+      inside: new Set(),
+      background: new Set(),
+      holds: new Set(),
+      stallTimer: undefined,
+      progress: 0,
+      progressSeen: 0,
+      nextCommit: undefined,
+      committing: undefined,
       channel,
       group,
       topic,
@@ -328,6 +381,7 @@ export class KafkaTransport implements Transport {
         }
         state.assigned = now;
         state.rebalancing = false;
+        this.releaseHolds(state);
         clearTimeout(timer);
         resolve();
       });
@@ -337,6 +391,7 @@ export class KafkaTransport implements Transport {
     // here and then again there.
     consumer.on(consumer.events.REBALANCING, () => {
       state.rebalancing = true;
+      this.releaseHolds(state);
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       this.logger.error(`${PREFIX} the consumer of ${topic} crashed`, {
@@ -354,7 +409,9 @@ export class KafkaTransport implements Transport {
         // Offsets are committed by handleBatch, once the records before them are handled.
         autoCommit: false,
         eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: concurrency,
+        // Enough kafkajs workers for every partition's batch of a fetch to start at once;
+        // `concurrency` itself is enforced by the slots, across partitions.
+        partitionsConsumedConcurrently: Math.max(concurrency, this.partitions),
         eachBatch: (payload) => this.handleBatch(state, payload),
       });
       // Resolving only once the group has assigned partitions: a send made right after `consume`
@@ -371,14 +428,17 @@ export class KafkaTransport implements Transport {
 
   /**
    * kafkajs fetches from a broker again only once every batch of the previous fetch returned, so a
-   * batch that waited for its handlers would hold up every partition. Instead the partition is
-   * paused, its records run in the background (one key at a time, in order), the offsets of the
-   * finished prefix are resolved and committed, and the partition resumes.
+   * batch that waited for its handlers would hold up every partition. A batch is therefore kept
+   * inside kafkajs' call only while no other partition could be fetched (see `keep`); otherwise its
+   * partition is paused, its records go on in the background, and the partition resumes once they
+   * finished. Either way its records run one key at a time, in order, the offsets of the finished
+   * prefix are resolved and committed, and the partition is not fetched again before they are.
    */
   private async handleBatch(state: ConsumerState, payload: EachBatchPayload): Promise<void> {
-    const { batch, resolveOffset, pause } = payload;
+    const { batch, resolveOffset, pause, heartbeat } = payload;
     const messages = batch.messages;
-    if (messages.length === 0 || state.stopping) return;
+    const count = messages.length;
+    if (count === 0 || state.stopping) return;
     const { partition } = batch;
     const epoch = state.epochs.get(partition) ?? 0;
     // A rebalance that leaves the partition here does not stop its work: kafkajs keeps it paused,
@@ -386,8 +446,8 @@ export class KafkaTransport implements Transport {
     const current = () =>
       !state.crashed && state.assigned.has(partition) && (state.epochs.get(partition) ?? 0) === epoch;
     const active = () => current() && !state.stopping && !state.rebalancing;
-    const resume = pause();
-    const done = new Array<boolean>(messages.length).fill(false);
+    const done = new Uint8Array(count);
+    const hold: Hold = { progress: 0, seen: -1, queued: 0, committing: false, release: () => {} };
     let resolvedUpTo = 0;
     let committedUpTo = 0;
     let lastCommit = Date.now();
@@ -396,41 +456,46 @@ export class KafkaTransport implements Transport {
       const upTo = resolvedUpTo;
       lastCommit = Date.now();
       const offset = String(Number(messages[upTo - 1]!.offset) + 1);
-      try {
-        await state.consumer.commitOffsets([{ topic: batch.topic, partition, offset }]);
+      if (await this.commitOffset(state, partition, offset, current)) {
         committedUpTo = Math.max(committedUpTo, upTo);
-      } catch (error) {
-        this.logger.warn(`${PREFIX} offset commit failed; those records may be delivered again`, {
-          topic: batch.topic,
-          partition,
-          error: describeError(error).message,
-        });
       }
     };
-    const chains = new Map<string, Promise<void>>();
-    const running: Promise<void>[] = [];
-    for (let index = 0; index < messages.length; index++) {
-      const record = messages[index]!;
-      const key = record.key === null ? undefined : record.key.toString();
-      const previous = key === undefined ? undefined : chains.get(key);
-      const work = (previous ?? Promise.resolve()).then(async () => {
-        if (!active()) return;
-        if (!(await this.handleRecord(state, batch.partition, record, active))) return;
-        done[index] = true;
-        // Only a contiguous prefix of finished records may be committed, and only while this
-        // consumer still owns the partition.
-        while (current() && resolvedUpTo < messages.length && done[resolvedUpTo]) {
-          resolveOffset(messages[resolvedUpTo]!.offset);
-          resolvedUpTo++;
-        }
-        // A long batch commits as it goes, so that a crash repeats little work.
-        if (Date.now() - lastCommit >= COMMIT_EVERY_MS) await commit();
-      });
-      if (key !== undefined) chains.set(key, work);
-      running.push(work);
+    // Only a contiguous prefix of finished records may be resolved, and only while this consumer
+    // still owns the partition; one resolve covers the records before it.
+    const settle = (index: number) => {
+      done[index] = 1;
+      hold.progress++;
+      state.progress++;
+      if (index !== resolvedUpTo || !current()) return;
+      while (resolvedUpTo < count && done[resolvedUpTo] === 1) resolvedUpTo++;
+      resolveOffset(messages[resolvedUpTo - 1]!.offset);
+    };
+    // One lane per key, its records in offset order; a record without a key is a lane of its own.
+    const lanes = new Map<string | number, number[]>();
+    for (let index = 0; index < count; index++) {
+      const key = messages[index]!.key;
+      // latin1 maps every byte to its own character, so distinct keys stay distinct.
+      const name = key === null ? index : key.toString('latin1');
+      const lane = lanes.get(name);
+      if (lane) lane.push(index);
+      else lanes.set(name, [index]);
     }
+    const runLane = async (indices: readonly number[]) => {
+      for (const index of indices) {
+        if (!active()) return;
+        if (!(await this.handleRecord(state, partition, messages[index]!, hold, active))) return;
+        settle(index);
+        // A long batch commits as it goes, so that a crash repeats little work. Not awaited: the
+        // lane's next record need not wait for the broker, and the batch's last commit (which
+        // close waits for) goes after this one on the same connection.
+        if (Date.now() - lastCommit >= COMMIT_EVERY_MS) void commit();
+      }
+    };
+    const running: Promise<void>[] = [];
+    for (const indices of lanes.values()) running.push(runLane(indices));
     const finished = (async () => {
       const results = await Promise.allSettled(running);
+      hold.committing = true;
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       await commit();
       if (failed) {
@@ -438,23 +503,182 @@ export class KafkaTransport implements Transport {
           `${PREFIX} a record could not be handled nor dead-lettered; it will be delivered again`,
           {
             topic: batch.topic,
-            partition: batch.partition,
+            partition,
             error: describeError(failed.reason).message,
           },
         );
         // Fetch again from the last commit, so the unfinished records come back.
         if (current() && !state.stopping) {
           const from = messages[resolvedUpTo]!.offset;
-          state.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: from });
+          state.consumer.seek({ topic: batch.topic, partition, offset: from });
         }
       }
-    })().finally(() => {
-      state.inFlight.delete(finished);
+    })()
+      .catch((error: unknown) => {
+        this.logger.error(`${PREFIX} a batch ended with an error; its records may be delivered again`, {
+          topic: batch.topic,
+          partition,
+          error: describeError(error).message,
+        });
+      })
+      .finally(() => state.inFlight.delete(finished));
+    state.inFlight.add(finished);
+    if (await this.keep(state, partition, hold, finished, heartbeat)) {
+      // Returning lets kafkajs fetch this partition again: batches kept elsewhere must not make
+      // it wait for long.
+      this.watchStalls(state);
+      return;
+    }
+    const resume = pause();
+    state.background.add(partition);
+    void finished.finally(() => {
+      state.background.delete(partition);
       // After a rebalance or a crash the partition may belong to another consumer: resuming it
       // here only matters if it is still ours, and then its unfinished records are fetched again.
       if (!state.crashed) resume();
+      this.watchStalls(state);
     });
-    state.inFlight.add(finished);
+  }
+
+  /**
+   * Keeps a batch inside kafkajs' `eachBatch` call until its records finished (true), or until it
+   * is let go (false): at once when the group rebalances, the consumer stops or a heartbeat fails;
+   * and when another partition of this consumer could be fetched (its batch returned, it resumed,
+   * or it had nothing in the last fetch) while this batch finished no record for `STALL_MS`. A
+   * batch let go goes on in the background with its partition paused. Kept batches send the
+   * heartbeats kafkajs would send between fetches.
+   *
+   * Pausing every batch instead would cost more than the pause: kafkajs, finding every partition
+   * of a fetch paused, sleeps `maxWaitTimeInMs` before it looks again, even if they all resumed
+   * a millisecond later; and batches let go as soon as another finished would split each fetch
+   * into many small ones.
+   */
+  private keep(
+    state: ConsumerState,
+    partition: number,
+    hold: Hold,
+    finished: Promise<void>,
+    heartbeat: () => Promise<void>,
+  ): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      let over = false;
+      const end = (handled: boolean) => {
+        if (over) return;
+        over = true;
+        state.holds.delete(kept);
+        state.inside.delete(partition);
+        clearImmediate(check);
+        clearInterval(beat);
+        resolve(handled);
+      };
+      const kept = hold;
+      kept.release = () => end(false);
+      state.holds.add(kept);
+      state.inside.add(partition);
+      void finished.then(() => end(true));
+      // kafkajs starts the batches of one fetch in one go; one tick later, a partition that is
+      // neither kept nor running in the background is waiting for the next fetch.
+      const check = setImmediate(() => {
+        if (state.stopping || state.rebalancing) kept.release();
+        else this.watchStalls(state);
+      });
+      const beat = setInterval(() => {
+        heartbeat().catch(kept.release);
+      }, this.heartbeatInterval);
+    });
+  }
+
+  /** Whether a partition of this consumer could be fetched now. */
+  private someoneWaits(state: ConsumerState): boolean {
+    for (const partition of state.assigned) {
+      if (!state.inside.has(partition) && !state.background.has(partition)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * While a partition waits for a fetch, lets go of kept batches that stalled: that finished no
+   * record for `STALL_MS`, other than by waiting for handler slots that other records kept busy.
+   */
+  private watchStalls(state: ConsumerState): void {
+    if (state.stallTimer !== undefined || state.holds.size === 0 || !this.someoneWaits(state)) return;
+    for (const hold of state.holds) hold.seen = hold.progress;
+    state.progressSeen = state.progress;
+    const armed = performance.now();
+    state.stallTimer = setTimeout(() => {
+      state.stallTimer = undefined;
+      if (!this.someoneWaits(state)) return;
+      // A timer that fired late means this process was busy: that window says nothing of stalls.
+      if (performance.now() - armed > 2 * STALL_MS) {
+        this.watchStalls(state);
+        return;
+      }
+      const busy = state.progress !== state.progressSeen;
+      for (const hold of [...state.holds]) {
+        if (hold.progress === hold.seen && !hold.committing && !(busy && hold.queued > 0)) hold.release();
+      }
+      this.watchStalls(state);
+    }, STALL_MS);
+  }
+
+  private releaseHolds(state: ConsumerState): void {
+    for (const hold of [...state.holds]) hold.release();
+  }
+
+  /**
+   * Commits a partition's offset with the consumer's next commit request. Requests go one at a
+   * time, each with the latest offset of every partition that asked meanwhile: the batches of a
+   * fetch that finish together cost the broker one request, not one each.
+   */
+  private commitOffset(
+    state: ConsumerState,
+    partition: number,
+    offset: string,
+    current: () => boolean,
+  ): Promise<boolean> {
+    let round = state.nextCommit;
+    if (round === undefined) {
+      let settle!: (committed: boolean) => void;
+      const done = new Promise<boolean>((resolve) => {
+        settle = resolve;
+      });
+      round = { offsets: new Map(), done, settle };
+      state.nextCommit = round;
+    }
+    const queued = round.offsets.get(partition);
+    if (queued === undefined || Number(queued.offset) < Number(offset)) {
+      round.offsets.set(partition, { offset, current });
+    }
+    state.committing ??= this.commitRounds(state);
+    return round.done;
+  }
+
+  private async commitRounds(state: ConsumerState): Promise<void> {
+    try {
+      for (let round = state.nextCommit; round; round = state.nextCommit) {
+        state.nextCommit = undefined;
+        // Only partitions this consumer still owns, in the generation their records came from.
+        const offsets = [...round.offsets]
+          .filter(([, queued]) => queued.current())
+          .map(([partition, queued]) => ({ topic: state.topic, partition, offset: queued.offset }));
+        let committed = true;
+        if (offsets.length > 0) {
+          try {
+            await state.consumer.commitOffsets(offsets);
+          } catch (error) {
+            committed = false;
+            this.logger.warn(`${PREFIX} offset commit failed; those records may be delivered again`, {
+              topic: state.topic,
+              partitions: offsets.map((o) => o.partition),
+              error: describeError(error).message,
+            });
+          }
+        }
+        round.settle(committed);
+      }
+    } finally {
+      state.committing = undefined;
+    }
   }
 
   /**
@@ -466,10 +690,13 @@ export class KafkaTransport implements Transport {
     state: ConsumerState,
     partition: number,
     record: KafkaMessage,
+    hold: Hold,
     active: () => boolean,
   ): Promise<boolean> {
-    const target = headerText(record.headers, TARGET_GROUP_HEADER);
-    if (target !== undefined && target !== state.group) return true;
+    if (record.headers?.[TARGET_GROUP_HEADER] !== undefined) {
+      const target = headerText(record.headers, TARGET_GROUP_HEADER);
+      if (target !== undefined && target !== state.group) return true;
+    }
     const raw = record.value === null ? '' : record.value.toString();
     let message: TransportMessage;
     try {
@@ -480,7 +707,11 @@ export class KafkaTransport implements Transport {
       return true;
     }
     for (let attempt = 1; ; attempt++) {
-      await state.slots.take();
+      if (!state.slots.tryTake()) {
+        hold.queued++;
+        await state.slots.wait();
+        hold.queued--;
+      }
       if (!active()) {
         state.slots.give();
         return false;
@@ -642,6 +873,7 @@ export class KafkaTransport implements Transport {
       state.crashed = true;
       state.stopping = true;
       for (const wake of [...state.wakeUps]) wake();
+      this.releaseHolds(state);
     }
     await this.close();
   }
@@ -661,6 +893,8 @@ export class KafkaTransport implements Transport {
     state.closing ??= (async () => {
       state.stopping = true;
       for (const wake of [...state.wakeUps]) wake();
+      this.releaseHolds(state);
+      clearTimeout(state.stallTimer);
       // Handlers in flight finish and their offsets are committed (unless crashed), then the
       // consumer leaves the group so that its partitions move at once.
       if (!state.crashed) while (state.inFlight.size > 0) await Promise.allSettled([...state.inFlight]);

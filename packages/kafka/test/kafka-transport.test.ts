@@ -1,5 +1,5 @@
 import { InvalidArgumentError, UnsupportedFeatureError } from '@finaegis/core';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { createKafkaTransport, type KafkaTransport } from '../src/index';
 import { BROKERS, kafka, removePrefix, requireKafka, testTransport, uniquePrefix } from './helpers';
@@ -123,6 +123,63 @@ describe('KafkaTransport', () => {
     expect(letters).toHaveLength(1);
     expect(letters[0]?.error.name).toBe('MessageDecodeError');
     expect(letters[0]?.message.body).toBe('');
+  });
+
+  test('a handler that does not return holds up its key and the later records of its partition, not other partitions', async () => {
+    const transport = open(testTransport(prefix));
+    const channel = `stall-${Date.now().toString(36)}`;
+    const topic = transport.topicName(channel);
+    // The partition a key lands on, as kafkajs' default partitioner (the transport's) picks it.
+    const partitioner = Partitioners.DefaultPartitioner();
+    const partitionMetadata = [0, 1, 2].map((partitionId) => ({
+      partitionId,
+      leader: 0,
+      partitionErrorCode: 0,
+      replicas: [0],
+      isr: [0],
+    }));
+    const partitionOf = (key: string) =>
+      partitioner({ topic, partitionMetadata, message: { key, value: null } });
+    const stuckPartition = partitionOf('stuck');
+    let release!: () => void;
+    const stuck = new Promise<void>((r) => {
+      release = r;
+    });
+    let stuckStarted = false;
+    const handled: string[] = [];
+    await transport.consume(
+      channel,
+      async (m) => {
+        if (m.key === 'stuck') {
+          stuckStarted = true;
+          await stuck;
+        }
+        handled.push(m.id);
+      },
+      { group: 'g', concurrency: 4 },
+    );
+    const keys = Array.from({ length: 30 }, (_, i) => `k-${i}`);
+    try {
+      await transport.send(channel, message('stuck-1', 'stuck'));
+      await waitUntil(() => stuckStarted, 'the stuck handler to start');
+      const elsewhere = keys.filter((key) => partitionOf(key) !== stuckPartition);
+      expect(elsewhere.length).toBeGreaterThan(0);
+      await Promise.all(keys.map((key) => transport.send(channel, message(`after-${key}`, key))));
+      await transport.send(channel, message('stuck-2', 'stuck'));
+      // Sent after the stuck record's batch was fetched: records of other partitions are handled
+      // while it is stuck; its own key (and the later records of its partition) wait.
+      await waitUntil(
+        () => elsewhere.every((key) => handled.includes(`after-${key}`)),
+        'the records of the other partitions',
+      );
+      expect(handled).not.toContain('stuck-1');
+      expect(handled).not.toContain('stuck-2');
+    } finally {
+      // Also when an assertion failed: close waits for the handler in flight.
+      release();
+    }
+    await waitUntil(() => handled.length === keys.length + 2, 'every record');
+    expect(handled.indexOf('stuck-1')).toBeLessThan(handled.indexOf('stuck-2'));
   });
 
   test('redrive goes to the failed group only; another group does not see the message again', async () => {
