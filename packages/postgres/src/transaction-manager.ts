@@ -41,10 +41,18 @@ function sqlState(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+/**
+ * Whether the database ended the work for running out of time. The error may come wrapped (the
+ * command bus wraps a handler's error in CommandExecutionError), so the cause chain is followed.
+ */
 function isDatabaseTimeout(error: unknown): boolean {
-  const code = sqlState(error);
-  if (code === IDLE_IN_TRANSACTION_TIMEOUT) return true;
-  return code === QUERY_CANCELED && /statement timeout/i.test((error as Error).message ?? '');
+  for (let current = error, depth = 0; current != null && depth < 8; depth++) {
+    const code = sqlState(current);
+    if (code === IDLE_IN_TRANSACTION_TIMEOUT) return true;
+    if (code === QUERY_CANCELED && /statement timeout/i.test((current as Error).message ?? '')) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 type Outcome<T> = { kind: 'resolved'; value: T } | { kind: 'rejected'; error: unknown } | { kind: 'timeout' };

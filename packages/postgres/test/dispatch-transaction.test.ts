@@ -47,6 +47,9 @@ class Explode extends Command<void> {
 class Stall extends Command<void> {
   static readonly messageType = 'test.Stall';
 }
+class StallUntilTheDatabaseCancels extends Command<void> {
+  static readonly messageType = 'test.StallUntilTheDatabaseCancels';
+}
 class AccountOpened extends DomainEvent {
   static readonly messageType = 'test.AccountOpened';
   constructor(
@@ -94,6 +97,12 @@ function setup() {
     throw new Error('exploded');
   });
   app.commandBus.register(Stall, async () => {
+    await client().query('SELECT pg_sleep(30)');
+  });
+  // The database's statement timeout fires first here, so the handler fails with the pg error,
+  // which the bus wraps in CommandExecutionError: the manager must still see a timeout.
+  app.commandBus.register(StallUntilTheDatabaseCancels, async () => {
+    await client().query('SET LOCAL statement_timeout = 50');
     await client().query('SELECT pg_sleep(30)');
   });
   const relay = new OutboxRelay({ pool: db.pool, schema: db.schema, transport, listen: false });
@@ -147,6 +156,20 @@ describe('dispatchTransaction on PostgreSQL', () => {
     await expect(
       app.commandBus.dispatchTransaction([new OpenAccount('e', 5), new Stall()], { timeout: 0.3 }),
     ).rejects.toBeInstanceOf(TransactionTimeoutError);
+    expect(await accounts()).toEqual([]);
+    expect(await relay.runOnce()).toBe(0);
+    expect(transport.sent).toEqual([]);
+    await relay.stop();
+    await app.close();
+  });
+
+  test('a statement cancelled by the database for time is a TransactionTimeoutError too, even wrapped by the bus', async () => {
+    const { app, transport, relay } = setup();
+    const error = await app.commandBus
+      .dispatchTransaction([new OpenAccount('f', 5), new StallUntilTheDatabaseCancels()], { timeout: 20 })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransactionTimeoutError);
+    expect(((error as Error).cause as Error).name).toBe('CommandExecutionError');
     expect(await accounts()).toEqual([]);
     expect(await relay.runOnce()).toBe(0);
     expect(transport.sent).toEqual([]);
