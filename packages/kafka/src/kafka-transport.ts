@@ -119,28 +119,33 @@ function headerText(headers: IHeaders | undefined, name: string): string | undef
   return first === undefined ? undefined : first.toString();
 }
 
-/** Counts handlers running in one consumer, across the partitions it works on at once. */
-class Slots {
-  private free: number;
-  private readonly waiting: (() => void)[] = [];
-  constructor(size: number) {
-    this.free = size;
-  }
-  /** Takes a free slot at once if there is one (no promise, no tick). */
-  tryTake(): boolean {
-    if (this.free === 0) return false;
-    this.free--;
-    return true;
-  }
-  /** Waits for a slot that `give` hands over. */
-  wait(): Promise<void> {
-    return new Promise<void>((resolve) => this.waiting.push(resolve));
-  }
-  give(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.free++;
-  }
+/** The records of one key in one batch, handled one at a time, in offset order. */
+interface Lane {
+  readonly run: BatchRun;
+  readonly indices: readonly number[];
+  /** Position in `indices` of the record being handled. */
+  at: number;
+  /** Attempts made at that record so far. */
+  attempt: number;
+  /** That record decoded, once its first attempt started. */
+  message: TransportMessage | undefined;
+}
+
+/** A batch whose records are being handled. */
+interface BatchRun {
+  readonly partition: number;
+  readonly messages: readonly KafkaMessage[];
+  readonly hold: Hold;
+  /** False once no record of the batch may start any more (see `handleBatch`). */
+  readonly active: () => boolean;
+  /** Marks a record finished: handled, skipped or dead-lettered. */
+  readonly finish: (index: number) => void;
+  /** Lanes not ended yet. */
+  lanes: number;
+  /** Why a lane ended early (a dead letter that could not be written), the first time it happened. */
+  error: { readonly reason: unknown } | undefined;
+  /** Called once every lane ended. */
+  readonly ended: () => void;
 }
 
 /** Offsets waiting for a consumer's next commit request, and what that request's outcome is. */
@@ -157,7 +162,7 @@ interface Hold {
   progress: number;
   /** `progress` when the stall timer was last armed (-1 before it first saw this batch). */
   seen: number;
-  /** Records of the batch waiting for a free handler slot. */
+  /** Lanes of the batch waiting for a worker. */
   queued: number;
   /** Set once every record is handled: what is left is committing their offsets. */
   committing: boolean;
@@ -172,7 +177,12 @@ interface ConsumerState {
   readonly consumer: Consumer;
   readonly handler: MessageHandler;
   readonly retry: RetryPolicy;
-  readonly slots: Slots;
+  /** Handlers running at once at most, across the partitions of this consumer. */
+  readonly concurrency: number;
+  /** Lanes waiting for a worker, oldest first. */
+  readonly ready: Lane[];
+  /** Worker loops running (at most `concurrency`); each runs one handler at a time. */
+  workers: number;
   /** Set by close: no new handler starts, backoff waits end at once. */
   stopping: boolean;
   /** Set by crash: results of the handlers in flight are ignored; nothing more is committed. */
@@ -358,7 +368,9 @@ export class KafkaTransport implements Transport {
       consumer,
       handler,
       retry,
-      slots: new Slots(concurrency),
+      concurrency,
+      ready: [],
+      workers: 0,
       stopping: false,
       wakeUps: new Set(),
       closing: undefined,
@@ -410,7 +422,7 @@ export class KafkaTransport implements Transport {
         autoCommit: false,
         eachBatchAutoResolve: false,
         // Enough kafkajs workers for every partition's batch of a fetch to start at once;
-        // `concurrency` itself is enforced by the slots, across partitions.
+        // `concurrency` itself is enforced by the workers, across partitions.
         partitionsConsumedConcurrently: Math.max(concurrency, this.partitions),
         eachBatch: (payload) => this.handleBatch(state, payload),
       });
@@ -483,31 +495,39 @@ export class KafkaTransport implements Transport {
       if (lane) lane.push(index);
       else lanes.set(name, [index]);
     }
-    const runLane = async (indices: readonly number[]) => {
-      for (const index of indices) {
-        if (!active()) return;
-        if (!(await this.handleRecord(state, partition, messages[index]!, hold, active))) return;
+    let ended!: () => void;
+    const handled = new Promise<void>((resolve) => {
+      ended = resolve;
+    });
+    const run: BatchRun = {
+      partition,
+      messages,
+      hold,
+      active,
+      finish: (index) => {
         settle(index);
         // A long batch commits as it goes, so that a crash repeats little work. Not awaited: the
-        // lane's next record need not wait for the broker, and the batch's last commit (which
-        // close waits for) goes after this one on the same connection.
+        // batch's last commit (which close waits for) goes after this one.
         if (Date.now() - lastCommit >= COMMIT_EVERY_MS) void commit();
-      }
+      },
+      lanes: lanes.size,
+      error: undefined,
+      ended,
     };
-    const running: Promise<void>[] = [];
-    for (const indices of lanes.values()) running.push(runLane(indices));
+    for (const indices of lanes.values()) {
+      this.schedule(state, { run, indices, at: 0, attempt: 0, message: undefined });
+    }
     const finished = (async () => {
-      const results = await Promise.allSettled(running);
+      await handled;
       hold.committing = true;
-      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       await commit();
-      if (failed) {
+      if (run.error) {
         this.logger.error(
           `${PREFIX} a record could not be handled nor dead-lettered; it will be delivered again`,
           {
             topic: batch.topic,
             partition,
-            error: describeError(failed.reason).message,
+            error: describeError(run.error.reason).message,
           },
         );
         // Fetch again from the last commit, so the unfinished records come back.
@@ -601,7 +621,7 @@ export class KafkaTransport implements Transport {
 
   /**
    * While a partition waits for a fetch, lets go of kept batches that stalled: that finished no
-   * record for `STALL_MS`, other than by waiting for handler slots that other records kept busy.
+   * record for `STALL_MS`, other than by waiting for workers that other records kept busy.
    */
   private watchStalls(state: ConsumerState): void {
     if (state.stallTimer !== undefined || state.holds.size === 0 || !this.someoneWaits(state)) return;
@@ -684,95 +704,147 @@ export class KafkaTransport implements Transport {
     }
   }
 
+  /** Queues a lane for a worker, and starts one if fewer than `concurrency` run. */
+  private schedule(state: ConsumerState, lane: Lane): void {
+    state.ready.push(lane);
+    lane.run.hold.queued++;
+    if (state.workers < state.concurrency) void this.work(state);
+  }
+
   /**
-   * Runs one record through its attempts and dead-letters it when they run out. Returns false when
-   * it was abandoned (the consumer stops or lost the partition): the record stays uncommitted and
-   * its next owner handles it again.
+   * A worker: takes lanes oldest first and makes one attempt at each one's current record. A lane
+   * with more to do goes to the back of the queue, so that batches and keys take turns. Retries
+   * wait their backoff and dead letters are written outside the workers, holding up only their
+   * lane.
    */
-  private async handleRecord(
-    state: ConsumerState,
-    partition: number,
-    record: KafkaMessage,
-    hold: Hold,
-    active: () => boolean,
-  ): Promise<boolean> {
-    if (record.headers?.[TARGET_GROUP_HEADER] !== undefined) {
-      const target = headerText(record.headers, TARGET_GROUP_HEADER);
-      if (target !== undefined && target !== state.group) return true;
-    }
-    const raw = record.value === null ? '' : record.value.toString();
-    let message: TransportMessage;
+  private async work(state: ConsumerState): Promise<void> {
+    state.workers++;
     try {
-      message = decodeTransportMessage(raw);
-    } catch (error) {
-      const id = `${state.topic}-${partition}-${record.offset}`;
-      await this.deadLetter(state, { id, type: '', body: raw, headers: {} }, error, 1);
-      return true;
-    }
-    for (let attempt = 1; ; attempt++) {
-      if (!state.slots.tryTake()) {
-        hold.queued++;
-        await state.slots.wait();
-        hold.queued--;
+      for (let lane = state.ready.shift(); lane !== undefined; lane = state.ready.shift()) {
+        lane.run.hold.queued--;
+        await this.attempt(state, lane);
       }
-      if (!active()) {
-        state.slots.give();
-        return false;
-      }
-      let failure: unknown;
-      let failed = false;
-      try {
-        // Two literal shapes rather than a conditional spread, which costs an object per record.
-        const received: ReceivedMessage =
-          message.key === undefined
-            ? {
-                id: message.id,
-                type: message.type,
-                body: message.body,
-                headers: { ...message.headers },
-                channel: state.channel,
-                group: state.group,
-                attempt,
-              }
-            : {
-                id: message.id,
-                type: message.type,
-                body: message.body,
-                headers: { ...message.headers },
-                channel: state.channel,
-                group: state.group,
-                attempt,
-                key: message.key,
-              };
-        await state.handler(received);
-      } catch (error) {
-        failed = true;
-        failure = error;
-      } finally {
-        state.slots.give();
-      }
-      if (state.crashed) return false;
-      if (!failed) return true;
-      if (!isRetryable(failure) || attempt >= state.retry.attempts) {
-        await this.deadLetter(state, message, failure, attempt);
-        return true;
-      }
-      await this.backoff(state, backoffDelay(state.retry.backoff, attempt));
-      if (!active()) return false;
+    } finally {
+      state.workers--;
     }
   }
 
-  private backoff(state: ConsumerState, ms: number): Promise<void> {
-    if (ms <= 0 || state.stopping) return Promise.resolve();
-    return new Promise((resolve) => {
-      const wake = () => {
-        clearTimeout(timer);
-        state.wakeUps.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      state.wakeUps.add(wake);
-    });
+  /**
+   * One attempt at a lane's current record. A lane ends without finishing its record when the
+   * consumer stops or lost the partition: the record stays uncommitted and its next owner handles
+   * it again.
+   */
+  private async attempt(state: ConsumerState, lane: Lane): Promise<void> {
+    const { run } = lane;
+    if (!run.active()) return this.endLane(lane);
+    const index = lane.indices[lane.at]!;
+    let message = lane.message;
+    if (message === undefined) {
+      const record = run.messages[index]!;
+      if (record.headers?.[TARGET_GROUP_HEADER] !== undefined) {
+        const target = headerText(record.headers, TARGET_GROUP_HEADER);
+        if (target !== undefined && target !== state.group) return this.advance(state, lane, index);
+      }
+      const raw = record.value === null ? '' : record.value.toString();
+      try {
+        message = decodeTransportMessage(raw);
+      } catch (error) {
+        const id = `${state.topic}-${run.partition}-${record.offset}`;
+        return this.deadLetterThen(state, lane, index, { id, type: '', body: raw, headers: {} }, error, 1);
+      }
+      lane.message = message;
+    }
+    const attempt = ++lane.attempt;
+    let failure: unknown;
+    let failed = false;
+    try {
+      // Two literal shapes rather than a conditional spread, which costs an object per record.
+      const received: ReceivedMessage =
+        message.key === undefined
+          ? {
+              id: message.id,
+              type: message.type,
+              body: message.body,
+              headers: { ...message.headers },
+              channel: state.channel,
+              group: state.group,
+              attempt,
+            }
+          : {
+              id: message.id,
+              type: message.type,
+              body: message.body,
+              headers: { ...message.headers },
+              channel: state.channel,
+              group: state.group,
+              attempt,
+              key: message.key,
+            };
+      await state.handler(received);
+    } catch (error) {
+      failed = true;
+      failure = error;
+    }
+    if (state.crashed) return this.endLane(lane);
+    if (!failed) return this.advance(state, lane, index);
+    if (!isRetryable(failure) || attempt >= state.retry.attempts) {
+      return this.deadLetterThen(state, lane, index, message, failure, attempt);
+    }
+    this.retryLater(state, lane, backoffDelay(state.retry.backoff, attempt));
+  }
+
+  /** The lane's record is finished: on to its next record, or the lane ends. */
+  private advance(state: ConsumerState, lane: Lane, index: number): void {
+    lane.run.finish(index);
+    lane.at++;
+    lane.attempt = 0;
+    lane.message = undefined;
+    if (lane.at < lane.indices.length) this.schedule(state, lane);
+    else this.endLane(lane);
+  }
+
+  private endLane(lane: Lane): void {
+    if (--lane.run.lanes === 0) lane.run.ended();
+  }
+
+  /** Queues the lane again once its backoff passed (at once when the consumer stops). */
+  private retryLater(state: ConsumerState, lane: Lane, ms: number): void {
+    const again = () => {
+      if (lane.run.active()) this.schedule(state, lane);
+      else this.endLane(lane);
+    };
+    if (ms <= 0 || state.stopping) {
+      again();
+      return;
+    }
+    const wake = () => {
+      clearTimeout(timer);
+      state.wakeUps.delete(wake);
+      again();
+    };
+    const timer = setTimeout(wake, ms);
+    state.wakeUps.add(wake);
+  }
+
+  /**
+   * Dead-letters the lane's record, then goes on with the lane. If the dead letter cannot be
+   * written, the lane ends there: its record and those after it are delivered again.
+   */
+  private deadLetterThen(
+    state: ConsumerState,
+    lane: Lane,
+    index: number,
+    message: TransportMessage,
+    error: unknown,
+    attempts: number,
+  ): void {
+    this.deadLetter(state, message, error, attempts).then(
+      () => this.advance(state, lane, index),
+      (reason: unknown) => {
+        lane.run.error ??= { reason };
+        this.endLane(lane);
+      },
+    );
   }
 
   private async deadLetter(
