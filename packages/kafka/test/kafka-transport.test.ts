@@ -1,4 +1,9 @@
-import { InvalidArgumentError, UnsupportedFeatureError } from '@finaegis/core';
+import {
+  InvalidArgumentError,
+  type ReceivedMessage,
+  type TransportMessage,
+  UnsupportedFeatureError,
+} from '@finaegis/core';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { createKafkaTransport, type KafkaTransport } from '../src/index';
@@ -106,6 +111,18 @@ describe('KafkaTransport', () => {
     await admin.connect();
     expect(await admin.listTopics()).toContain(`${prefix}${channel}`);
     await admin.disconnect();
+  });
+
+  test('a message sent without headers (from plain JavaScript) arrives with empty headers', async () => {
+    const transport = open(testTransport(prefix));
+    const channel = `noheaders-${Date.now().toString(36)}`;
+    const got: ReceivedMessage[] = [];
+    await transport.consume(channel, async (m) => void got.push(m), { group: 'g' });
+    const bare = { id: 'bare-1', type: 'test.Message', body: '{}', key: 'k' } as unknown as TransportMessage;
+    await transport.send(channel, bare);
+    await waitUntil(() => got.length === 1, 'the message');
+    expect(got[0]).toMatchObject({ id: 'bare-1', type: 'test.Message', body: '{}', key: 'k', headers: {} });
+    expect(await transport.deadLetters(channel)).toEqual([]);
   });
 
   test('a record with a null value is dead-lettered as undecodable and the consumer goes on', async () => {
