@@ -10,6 +10,7 @@
 //   (raw: `producer.send` of 500 at a time; ours: concurrent sends grouped by the transport).
 // - Both consumers use `eachBatch` with `maxWaitTimeInMs: 250`, as many batches at once as there
 //   are partitions, decode every record's JSON, and commit offsets after handling.
+// - Both producers are connected and both consumers have joined their group before timing starts.
 // - Both sides run once untimed with a tenth of the events first, so neither pays for cold JIT.
 //   Then the sides alternate, raw first, for each round.
 import { randomBytes } from 'node:crypto';
@@ -56,6 +57,8 @@ async function ours(count: number): Promise<Result> {
     },
     { group: 'bench', concurrency: 16 },
   );
+  // The transport connects its producer on first use; raw connects its producer before timing.
+  await transport.send('connect', event(-1));
   const start = performance.now();
   const chunk = 5_000;
   for (let from = 0; from < count; from += chunk) {
