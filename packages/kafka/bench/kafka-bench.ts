@@ -152,14 +152,21 @@ const line = (name: string, { produceMs, totalMs }: Result) =>
 try {
   await raw(Math.ceil(total / 10));
   await ours(Math.ceil(total / 10));
+  const ratios: number[] = [];
   for (let round = 1; round <= rounds; round++) {
     const a = await raw(total);
     line('raw kafkajs (batches of 500, eachBatch)', a);
     const b = await ours(total);
     line('@finaegis/kafka (send per event, concurrency 16)', b);
+    ratios.push(a.totalMs / b.totalMs);
     console.log(
       `ours / raw: produce ${(a.produceMs / b.produceMs).toFixed(2)}×   end-to-end ${(a.totalMs / b.totalMs).toFixed(2)}×`,
     );
+  }
+  if (rounds > 1) {
+    const sorted = ratios.sort((x, y) => x - y);
+    const median = sorted[Math.floor(sorted.length / 2)]!;
+    console.log(`median end-to-end ratio over ${rounds} rounds: ${median.toFixed(2)}×`);
   }
 } finally {
   await cleanup();
