@@ -127,8 +127,8 @@ interface Lane {
   at: number;
   /** Attempts made at that record so far. */
   attempt: number;
-  /** That record decoded, once its first attempt started. */
-  message: TransportMessage | undefined;
+  /** That record's value as text, once its first attempt started. */
+  text: string | undefined;
 }
 
 /** A batch whose records are being handled. */
@@ -530,7 +530,7 @@ export class KafkaTransport implements Transport {
       ended,
     };
     for (const indices of lanes.values()) {
-      this.schedule(state, { run, indices, at: 0, attempt: 0, message: undefined });
+      this.schedule(state, { run, indices, at: 0, attempt: 0, text: undefined });
     }
     const finished = (async () => {
       await handled;
@@ -768,8 +768,8 @@ export class KafkaTransport implements Transport {
       return undefined;
     }
     const index = lane.indices[lane.at]!;
-    let message = lane.message;
-    if (message === undefined) {
+    let message: TransportMessage;
+    if (lane.text === undefined) {
       const record = run.messages[index]!;
       if (record.headers?.[TARGET_GROUP_HEADER] !== undefined) {
         const target = headerText(record.headers, TARGET_GROUP_HEADER);
@@ -786,16 +786,21 @@ export class KafkaTransport implements Transport {
         this.deadLetterThen(state, lane, index, { id, type: '', body: raw, headers: {} }, error, 1);
         return undefined;
       }
-      lane.message = message;
+      lane.text = raw;
+    } else {
+      // A retry gets a message of its own, decoded again, so that what an earlier attempt's
+      // handler changed in its message does not carry over. It decoded before, so it decodes now.
+      message = decodeTransportMessage(lane.text);
     }
     const attempt = ++lane.attempt;
-    // Two literal shapes rather than a conditional spread, which costs an object per record.
+    // Freshly decoded, so the handler may have it as it is. Two literal shapes rather than a
+    // conditional spread, which costs an object per record.
     return message.key === undefined
       ? {
           id: message.id,
           type: message.type,
           body: message.body,
-          headers: { ...message.headers },
+          headers: message.headers,
           channel: state.channel,
           group: state.group,
           attempt,
@@ -804,7 +809,7 @@ export class KafkaTransport implements Transport {
           id: message.id,
           type: message.type,
           body: message.body,
-          headers: { ...message.headers },
+          headers: message.headers,
           channel: state.channel,
           group: state.group,
           attempt,
@@ -818,7 +823,9 @@ export class KafkaTransport implements Transport {
     if (state.crashed) this.endLane(lane);
     else if (!failed) this.advance(state, lane, index);
     else if (!isRetryable(failure) || lane.attempt >= state.retry.attempts) {
-      this.deadLetterThen(state, lane, index, lane.message!, failure, lane.attempt);
+      // The dead letter keeps the message as it came, not as the last handler left it.
+      const message = decodeTransportMessage(lane.text!);
+      this.deadLetterThen(state, lane, index, message, failure, lane.attempt);
     } else this.retryLater(state, lane, backoffDelay(state.retry.backoff, lane.attempt));
   }
 
@@ -827,7 +834,7 @@ export class KafkaTransport implements Transport {
     lane.run.finish(index);
     lane.at++;
     lane.attempt = 0;
-    lane.message = undefined;
+    lane.text = undefined;
     if (lane.at < lane.indices.length) this.schedule(state, lane);
     else this.endLane(lane);
   }

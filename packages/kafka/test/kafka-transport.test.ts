@@ -125,6 +125,28 @@ describe('KafkaTransport', () => {
     expect(await transport.deadLetters(channel)).toEqual([]);
   });
 
+  test('what a handler changes in its message reaches neither the next attempt nor the dead letter', async () => {
+    const transport = open(testTransport(prefix));
+    const channel = `mutate-${Date.now().toString(36)}`;
+    const seen: Record<string, string>[] = [];
+    await transport.consume(
+      channel,
+      async (m) => {
+        seen.push({ ...m.headers });
+        (m.headers as Record<string, string>).h = 'changed';
+        (m.headers as Record<string, string>).added = 'x';
+        throw new Error('always');
+      },
+      { group: 'g', retry: { attempts: 2, backoff: { type: 'fixed', delayMs: 10 } } },
+    );
+    await transport.send(channel, message('m-1', 'k'));
+    await waitUntil(async () => (await transport.deadLetters(channel)).length === 1, 'the dead letter');
+    expect(seen).toEqual([{ h: 'v' }, { h: 'v' }]);
+    const [letter] = await transport.deadLetters(channel);
+    expect(letter?.message.headers).toEqual({ h: 'v' });
+    expect(letter?.attempts).toBe(2);
+  });
+
   test('a record with a null value is dead-lettered as undecodable and the consumer goes on', async () => {
     const transport = open(testTransport(prefix));
     const channel = `null-${Date.now().toString(36)}`;
