@@ -113,6 +113,13 @@ interface RedrivenRecord {
   readonly ids: readonly string[];
 }
 
+/** FNV-1a over the bytes, as a non-negative 32-bit integer. */
+function hashBytes(bytes: Buffer): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
+  return hash >>> 0;
+}
+
 function headerText(headers: IHeaders | undefined, name: string): string | undefined {
   const value = headers?.[name];
   const first = Array.isArray(value) ? value[0] : value;
@@ -501,11 +508,14 @@ export class KafkaTransport implements Transport {
       while (resolvedUpTo < count && done[resolvedUpTo] === 1) resolvedUpTo++;
     };
     // One lane per key, its records in offset order; a record without a key is a lane of its own.
-    const lanes = new Map<string | number, number[]>();
+    // Lanes are found by a hash of the key's bytes, not by the key as a string (an allocation
+    // per record). Two keys with the same hash share a lane: their records then run one at a time
+    // too, which costs concurrency, never order. A record without a key gets a lane of its own.
+    const lanes = new Map<number, number[]>();
+    let unkeyed = -1;
     for (let index = 0; index < count; index++) {
       const key = messages[index]!.key;
-      // latin1 maps every byte to its own character, so distinct keys stay distinct.
-      const name = key === null ? index : key.toString('latin1');
+      const name = key === null ? unkeyed-- : hashBytes(key);
       const lane = lanes.get(name);
       if (lane) lane.push(index);
       else lanes.set(name, [index]);
