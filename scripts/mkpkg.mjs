@@ -48,22 +48,14 @@ writeFileSync(
 );
 writeFileSync(
   `${dir}/tsup.config.ts`,
-  `import { defineConfig } from 'tsup';
+  `import { packageBuild } from '../../tsup.shared.ts';
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm', 'cjs'],
-  dts: true,
-  clean: true,
-  sourcemap: true,
-  target: 'node20',
-  tsconfig: 'tsconfig.build.json',
-});
+export default packageBuild();
 `,
 );
 writeFileSync(
   `${dir}/vitest.config.ts`,
-  `import { packageTestConfig } from '../../vitest.shared';
+  `import { packageTestConfig } from '../../vitest.shared.ts';
 
 export default packageTestConfig(import.meta.dirname);
 `,
