@@ -91,40 +91,14 @@ export class Exchange extends AggregateRoot {
       this.#holding(e.accountId, e.asset).available += parseAmount(e.amount);
     });
     this.on(OrderPlaced, (e) => {
-      const order: OrderState = {
-        orderId: e.orderId,
-        accountId: e.accountId,
-        pair: e.pair,
-        side: e.side,
-        type: e.orderType,
-        amount: parseAmount(e.amount),
-        price: e.price === null ? null : parseAmount(e.price),
-        sequence: ++this.#sequence,
-        filled: 0n,
-        locked: parseAmount(e.locked),
-        status: 'pending',
-      };
+      const order = this.#newOrder(e, parseAmount(e.locked), 'pending');
       this.#orders.set(order.orderId, order);
       const holding = this.#holding(order.accountId, this.#lockAsset(order));
       holding.available -= order.locked;
       holding.locked += order.locked;
     });
     this.on(OrderRejected, (e) => {
-      this.#orders.set(e.orderId, {
-        orderId: e.orderId,
-        accountId: e.accountId,
-        pair: e.pair,
-        side: e.side,
-        type: e.orderType,
-        amount: parseAmount(e.amount),
-        price: e.price === null ? null : parseAmount(e.price),
-        sequence: ++this.#sequence,
-        filled: 0n,
-        locked: 0n,
-        status: 'rejected',
-        reason: e.reason,
-        field: e.field,
-      });
+      this.#orders.set(e.orderId, { ...this.#newOrder(e, 0n, 'rejected'), reason: e.reason, field: e.field });
     });
     this.on(OrderMatched, (e) => this.#applyTrade(e));
     this.on(OrderAddedToBook, (e) => {
@@ -450,6 +424,23 @@ export class Exchange extends AggregateRoot {
   #lockAsset(order: Pick<OrderState, 'pair' | 'side'>): string {
     const market = marketOf(order.pair)!;
     return order.side === 'buy' ? market.quote : market.base;
+  }
+
+  /** A new order's state from the event that placed or rejected it (both carry the order's terms). */
+  #newOrder(e: OrderPlaced | OrderRejected, locked: Amount, status: OrderStatus): OrderState {
+    return {
+      orderId: e.orderId,
+      accountId: e.accountId,
+      pair: e.pair,
+      side: e.side,
+      type: e.orderType,
+      amount: parseAmount(e.amount),
+      price: e.price === null ? null : parseAmount(e.price),
+      sequence: ++this.#sequence,
+      filled: 0n,
+      locked,
+      status,
+    };
   }
 
   #holding(accountId: string, asset: string): Holding {
