@@ -20,6 +20,27 @@ export interface TransactionContext {
    * them after commit.
    */
   enqueue?(channel: string, message: TransportMessage, options?: SendOptions): Promise<void>;
+
+  /**
+   * Runs `work` as a nested transaction inside this one (a savepoint). The buses call it when
+   * `dispatchTransaction` / `transaction` is called inside a running transaction.
+   *
+   * - When `work` rejects, everything written through the nested context (store appends,
+   *   snapshots, checkpoints, outbox rows, SQL on `client`) is undone, the error is rethrown, and
+   *   this transaction stays usable: it can go on and commit what it did before and after.
+   * - When `work` resolves, its writes become part of this transaction and commit or roll back
+   *   with it.
+   * - `work` gets a context for the nested transaction (same `client`, same `signal`); it has a
+   *   `savepoint` of its own, so nesting goes as deep as the adapter allows.
+   * - Sibling savepoints of one context run one after the other, never interleaved (a database
+   *   savepoint is a stack). Other statements sent on `client` while a savepoint is open belong
+   *   to it: work inside one transaction should not run concurrently with a nested transaction.
+   * - The outer transaction's timeout covers the nested work; there is no separate one.
+   *
+   * An adapter that cannot nest leaves this out. The buses then refuse to let the outer
+   * transaction commit after a nested one failed: it rolls back with `UnitOfWorkError`.
+   */
+  savepoint?<T>(work: (tx: TransactionContext) => Promise<T>): Promise<T>;
 }
 
 export interface TransactionOptions {
@@ -35,6 +56,9 @@ export interface TransactionManager {
    * rethrows its error), and rolls back with `TransactionTimeoutError` when it outlives
    * `timeoutMs` (aborting `tx.signal`; a database adapter also cancels the running statement).
    * Nothing done through `tx` is visible to others before commit.
+   *
+   * Transactions of separate `run` calls are independent and may run concurrently. `run` is not
+   * told about an outer transaction: nesting goes through `tx.savepoint`.
    */
   run<T>(work: (tx: TransactionContext) => Promise<T>, options: TransactionOptions): Promise<T>;
 
