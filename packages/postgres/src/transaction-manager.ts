@@ -314,9 +314,11 @@ async function runSavepoint<T>(
   try {
     await state.client.query(`SAVEPOINT ${name}`);
   } catch (error) {
-    throw isDatabaseTimeout(error)
-      ? doom(state, new TransactionTimeoutError(state.timeoutMs, { cause: error }))
-      : error;
+    if (isDatabaseTimeout(error))
+      throw doom(state, new TransactionTimeoutError(state.timeoutMs, { cause: error }));
+    // An earlier statement of the outer work failed and was caught: nothing can run or commit now.
+    if (sqlState(error) === IN_FAILED_TRANSACTION) throw doom(state, abortedByCaughtFailure(error));
+    throw error;
   }
   const nested = context(state);
   let result: T;

@@ -247,6 +247,24 @@ describe('PostgresTransactionManager savepoints', () => {
     expect(await noteExists(id)).toBe(false);
   });
 
+  test('a savepoint asked for after the outer work caught a failed statement is refused, and so is the commit', async () => {
+    const id = newId();
+    let nestedError: unknown;
+    const error = await manager()
+      .run(
+        async (tx) => {
+          await insertNote(tx.client, id);
+          await insertNote(tx.client, id).catch(() => undefined);
+          nestedError = await tx.savepoint(async () => 'never runs').catch((e: unknown) => e);
+        },
+        { timeoutMs: 5_000 },
+      )
+      .catch((e: unknown) => e);
+    expect(nestedError).toBeInstanceOf(UnitOfWorkError);
+    expect(error).toBe(nestedError);
+    expect(await noteExists(id)).toBe(false);
+  });
+
   test('a nested work that catches a failed statement and resolves is undone and reported; the outer commits', async () => {
     const [outer, nested] = [newId(), newId()];
     let nestedError: unknown;
