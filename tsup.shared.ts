@@ -9,7 +9,8 @@ export function packageBuild(overrides: Options = {}) {
   return defineConfig({
     entry: ['src/index.ts'],
     format: ['esm', 'cjs'],
-    dts: true,
+    // Declarations marked @internal are not part of the published types.
+    dts: { compilerOptions: { stripInternal: true } },
     clean: true,
     sourcemap: true,
     target: 'node20',

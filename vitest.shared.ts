@@ -8,9 +8,22 @@ const workspacePackages = ['core', 'memory', 'contract-tests', 'bullmq', 'kafka'
  * Tests run against the packages' sources (no build needed while developing); the packaging test
  * is the one place that checks the built `dist` as users install it.
  */
-export const sourceAliases = Object.fromEntries(
-  workspacePackages.map((name) => [`@finaegis/${name}`, resolve(root, `packages/${name}/src/index.ts`)]),
-);
+/** Subpath entries (`@finaegis/<package>/<subpath>`) and the source file each one builds from. */
+const subpathEntries: Record<string, string> = {
+  'core/adapter': 'packages/core/src/adapter/index.ts',
+};
+
+/** Exact-match aliases, so that `@finaegis/core` does not also catch `@finaegis/core/adapter`. */
+export const sourceAliases = [
+  ...Object.entries(subpathEntries).map(([name, file]) => ({
+    find: new RegExp(`^@finaegis/${name}$`),
+    replacement: resolve(root, file),
+  })),
+  ...workspacePackages.map((name) => ({
+    find: new RegExp(`^@finaegis/${name}$`),
+    replacement: resolve(root, `packages/${name}/src/index.ts`),
+  })),
+];
 
 export function packageTestConfig(
   dir: string,

@@ -1,3 +1,4 @@
 import { packageBuild } from '../../tsup.shared.ts';
 
-export default packageBuild();
+// Two entries: the application API, and the kit for adapter authors (`@finaegis/core/adapter`).
+export default packageBuild({ entry: { index: 'src/index.ts', adapter: 'src/adapter/index.ts' } });

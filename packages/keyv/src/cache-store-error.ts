@@ -16,19 +16,20 @@ export type CacheStoreErrorReason =
  */
 export class CacheStoreError extends FinAegisError {
   readonly code = 'CACHE_STORE';
-  readonly adapter: string;
+  /** The Keyv store behind it (`redis`, `memory`, ...); `adapter` is this package. */
+  readonly store: string;
   readonly operation: string;
   readonly reason: CacheStoreErrorReason;
 
   constructor(
-    adapter: string,
+    store: string,
     operation: string,
     reason: CacheStoreErrorReason,
     detail: string,
     options?: { cause?: unknown },
   ) {
-    super(`[@finaegis/keyv] [${adapter}] ${operation} failed (${reason}): ${detail}`, options);
-    this.adapter = adapter;
+    super(`[@finaegis/keyv] [${store}] ${operation} failed (${reason}): ${detail}`, options);
+    this.store = store;
     this.operation = operation;
     this.reason = reason;
     (this as { retryable: boolean }).retryable = reason === 'timeout' || reason === 'unavailable';

@@ -1,7 +1,8 @@
+import { backoffDelay, isRetryable } from '../adapter/retry';
 import { HandlerTimeoutError } from '../errors/handler-timeout-error';
 import type { Message } from '../messages';
 import type { Logger } from '../ports/logger';
-import { type BackoffPolicy, backoffDelay, isRetryable } from '../ports/transport';
+import type { BackoffPolicy } from '../ports/transport';
 
 export type MessageKind = 'command' | 'query' | 'event';
 export type Operation =

@@ -1,15 +1,11 @@
+import { assertSendSupported } from '../adapter/checks';
 import type { DomainConfig } from '../config';
 import { ConfigError } from '../errors/config-error';
 import { type Message, messageTypeOf } from '../messages';
 import type { CacheStore } from '../ports/cache-store';
 import type { Logger } from '../ports/logger';
 import type { TransactionManager } from '../ports/transaction-manager';
-import {
-  assertSendSupported,
-  type SendOptions,
-  type Transport,
-  type TransportMessage,
-} from '../ports/transport';
+import type { SendOptions, Transport, TransportMessage } from '../ports/transport';
 import type { MessageEnvelope, MessageRegistry } from '../serialization';
 import type { AfterCommit } from './after-commit';
 import type { Middleware } from './middleware';

@@ -9,14 +9,11 @@ import { FinAegisError } from './finaegis-error';
 export class InvalidArgumentError extends FinAegisError {
   readonly code = 'INVALID_ARGUMENT';
   override readonly retryable = false;
-  /** Who refused it, e.g. `@finaegis/memory`. */
-  readonly adapter: string;
   /** Which argument or option was wrong, e.g. `channel`, `message.body`, `retry.attempts`. */
   readonly argument: string;
 
   constructor(adapter: string, argument: string, problem: string, options?: { cause?: unknown }) {
-    super(`[${adapter}] invalid ${argument}: ${problem}`, options);
-    this.adapter = adapter;
+    super(`invalid ${argument}: ${problem}`, { ...options, adapter });
     this.argument = argument;
   }
 }

@@ -7,10 +7,7 @@ import { FinAegisError } from './finaegis-error';
 export class TransportClosedError extends FinAegisError {
   readonly code = 'TRANSPORT_CLOSED';
   override readonly retryable = false;
-  readonly adapter: string;
-
   constructor(adapter: string, operation: string) {
-    super(`[${adapter}] cannot ${operation}: the transport is closed`);
-    this.adapter = adapter;
+    super(`cannot ${operation}: the transport is closed`, { adapter });
   }
 }

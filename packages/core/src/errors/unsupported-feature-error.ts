@@ -7,12 +7,14 @@ import { FinAegisError } from './finaegis-error';
 export class UnsupportedFeatureError extends FinAegisError {
   readonly code = 'UNSUPPORTED_FEATURE';
   override readonly retryable = false;
+  /** The transport's `name` (`memory`, `kafka`, ...). */
+  readonly transport: string;
   readonly feature: string;
-  readonly adapter: string;
 
-  constructor(adapter: string, feature: string, detail?: string) {
-    super(`[${adapter}] does not support ${feature}${detail ? `: ${detail}` : ''}`);
-    this.adapter = adapter;
+  /** `options.adapter`: the package that refused it (default `@finaegis/core`, the buses). */
+  constructor(transport: string, feature: string, detail?: string, options?: { adapter?: string }) {
+    super(`transport ${transport} does not support ${feature}${detail ? `: ${detail}` : ''}`, options);
+    this.transport = transport;
     this.feature = feature;
   }
 }

@@ -1,6 +1,7 @@
+import { backoffDelay } from '../adapter/retry';
 import { ConcurrencyError } from '../errors/concurrency-error';
 import { ConfigError } from '../errors/config-error';
-import { type BackoffPolicy, backoffDelay } from '../ports/transport';
+import type { BackoffPolicy } from '../ports/transport';
 
 export interface RetryOnConcurrencyOptions {
   /** Runs in all, the first included. Default 5. With N writers racing once each, N suffice. */

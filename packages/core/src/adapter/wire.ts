@@ -1,0 +1,59 @@
+import { MessageDecodeError } from '../errors/message-decode-error';
+import type { ReceivedMessage, TransportMessage } from '../ports/transport';
+
+/** Encodes a TransportMessage as the single JSON text that broker adapters store. */
+export function encodeTransportMessage(message: TransportMessage): string {
+  return JSON.stringify({
+    id: message.id,
+    type: message.type,
+    body: message.body,
+    headers: message.headers,
+    ...(message.key === undefined ? {} : { key: message.key }),
+  });
+}
+
+/**
+ * Decodes what `encodeTransportMessage` wrote.
+ * @throws MessageDecodeError when the text is not such a message.
+ */
+export function decodeTransportMessage(text: string): TransportMessage {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new MessageDecodeError(`transport message is not JSON (${(error as Error).message})`);
+  }
+  if (typeof value !== 'object' || value === null)
+    throw new MessageDecodeError('transport message is not an object');
+  const v = value as Record<string, unknown>;
+  const headersOk =
+    typeof v.headers === 'object' &&
+    v.headers !== null &&
+    Object.values(v.headers as Record<string, unknown>).every((h) => typeof h === 'string');
+  if (typeof v.id !== 'string' || typeof v.type !== 'string' || typeof v.body !== 'string' || !headersOk) {
+    throw new MessageDecodeError('transport message needs string id, type and body, and string headers');
+  }
+  if (v.key !== undefined && typeof v.key !== 'string') throw new MessageDecodeError('key must be a string');
+  return v as unknown as TransportMessage;
+}
+
+/**
+ * The message a handler receives: the wire message plus where and how often it was delivered.
+ * Builds a fresh object with exactly the port's fields, so what an adapter keeps about a record
+ * (offsets, job ids, ...) never leaks into handlers.
+ */
+export function toReceivedMessage(
+  message: TransportMessage,
+  delivery: { readonly channel: string; readonly group: string; readonly attempt: number },
+): ReceivedMessage {
+  const received = {
+    id: message.id,
+    type: message.type,
+    body: message.body,
+    headers: message.headers,
+    channel: delivery.channel,
+    group: delivery.group,
+    attempt: delivery.attempt,
+  };
+  return message.key === undefined ? received : { ...received, key: message.key };
+}
