@@ -149,6 +149,13 @@ describe('Idempotency-Key', () => {
       expect(response.statusCode, JSON.stringify(bad)).toBe(400);
       expect(response.json().error).toContain('Idempotency-Key');
     }
+    const badBoth = await h.server.inject({
+      method: 'POST',
+      url: '/orders',
+      headers: { ...alice, 'idempotency-key': 'no spaces please' },
+      payload: [1, 2],
+    });
+    expect(badBoth.statusCode).toBe(400);
     const twice = await h.server.inject({
       method: 'DELETE',
       url: '/orders/x',

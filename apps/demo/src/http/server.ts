@@ -212,9 +212,10 @@ export async function buildServer(app: ExchangeApp, options: ServerOptions = {})
   const placeOrder = async (request: FastifyRequest, reply: FastifyReply, async: boolean) => {
     const accountId = accountOf(request, reply);
     if (accountId === undefined) return reply;
-    const body = objectBody(request);
-    const claim = idempotencyOf(request, reply, async ? 'POST /orders async' : 'POST /orders', body);
+    // The header is checked before the body, so a malformed key is a 400 whatever the body is.
+    const claim = idempotencyOf(request, reply, async ? 'POST /orders async' : 'POST /orders', request.body);
     if (claim === undefined) return reply;
+    const body = objectBody(request);
     const price = field(body, 'price');
     const orderFor = (orderId: string, idempotency: IdempotencyClaim | null) =>
       new PlaceOrderCommand(
