@@ -5,6 +5,7 @@ import {
   type DomainEvent,
   type EventInit,
   type EventStore,
+  HandlerNotFoundError,
   type Logger,
   type Message,
   type MessageClass,
@@ -311,7 +312,15 @@ export async function createExchangeApp(
     adapters,
     stats,
     tokens,
-    acceptOrder(accountId, claim, answer, correlationId) {
+    async acceptOrder(accountId, claim, answer, correlationId) {
+      // In demo mode nothing may be stored, as no command can run.
+      if (!commandBus.has(PlaceOrderCommand)) {
+        throw new HandlerNotFoundError(
+          'command',
+          PlaceOrderCommand.messageType,
+          !config.domain.enableHandlers,
+        );
+      }
       return engine.execute((exchange) =>
         exchange.acceptOrder(accountId, claim, answer, { correlationId, causationId: correlationId }),
       );
