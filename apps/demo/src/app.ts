@@ -321,9 +321,7 @@ export async function createExchangeApp(
           !config.domain.enableHandlers,
         );
       }
-      return engine.execute((exchange) =>
-        exchange.acceptOrder(accountId, claim, answer, { correlationId, causationId: correlationId }),
-      );
+      return engine.execute((exchange) => exchange.acceptOrder(accountId, claim, answer, { correlationId }));
     },
     async orderBook(query) {
       if (bookCacheSuspect && !(await clearBookCache())) return queryBus.ask(query);
