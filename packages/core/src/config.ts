@@ -31,7 +31,17 @@ export interface DomainConfig {
   readonly redisUrl: string;
   readonly kafkaBrokers: readonly string[];
   readonly databaseUrl: string;
+  /**
+   * What `createCqrs()` logs: `info` (default) writes the guide's lines for every command, query
+   * and event, and failures; `warn` and `error` keep only those levels; `debug` adds debug lines;
+   * `off` logs nothing. Env: `DOMAIN_LOG_LEVEL`.
+   */
+  readonly logLevel: LogLevel;
 }
+
+/** The levels of `DomainConfig.logLevel`, most verbose first. */
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'off'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** A partial config; nested sections may be partial too. */
 export type DomainConfigInput = {
@@ -54,6 +64,7 @@ export const defaultConfig: DomainConfig = Object.freeze({
   redisUrl: 'redis://127.0.0.1:6379',
   kafkaBrokers: Object.freeze(['127.0.0.1:9092']),
   databaseUrl: 'postgres://postgres@127.0.0.1:5432/test',
+  logLevel: 'info',
 }) as DomainConfig;
 
 const CHANNEL_NAME = /^[A-Za-z0-9._-]{1,200}$/;
@@ -146,6 +157,7 @@ export function defineConfig(input: DomainConfigInput = {}): DomainConfig {
       'postgres:',
       'postgresql:',
     ]),
+    logLevel: oneOf('logLevel', input.logLevel ?? defaultConfig.logLevel, LOG_LEVELS),
   };
   return config;
 }
@@ -159,6 +171,7 @@ export const ENV_KEYS = {
   REDIS_URL: 'redisUrl',
   KAFKA_BROKERS: 'kafkaBrokers',
   DATABASE_URL: 'databaseUrl',
+  DOMAIN_LOG_LEVEL: 'logLevel',
 } as const;
 
 function envBoolean(name: string, value: string): boolean {
@@ -170,7 +183,8 @@ function envBoolean(name: string, value: string): boolean {
 
 /**
  * The config from environment variables (`DOMAIN_ENABLE_HANDLERS`, `QUEUE_CONNECTION`,
- * `CACHE_DRIVER`, `EVENT_STORE`, `REDIS_URL`, `KAFKA_BROKERS` (comma separated), `DATABASE_URL`)
+ * `CACHE_DRIVER`, `EVENT_STORE`, `REDIS_URL`, `KAFKA_BROKERS` (comma separated), `DATABASE_URL`,
+ * `DOMAIN_LOG_LEVEL`)
  * over `overrides` over the defaults. Empty variables count as unset. Errors name the variable.
  */
 export function configFromEnv(
@@ -188,6 +202,7 @@ export function configFromEnv(
     QUEUE_CONNECTION: 'queueConnection',
     CACHE_DRIVER: 'cacheDriver',
     EVENT_STORE: 'eventStore',
+    DOMAIN_LOG_LEVEL: 'logLevel',
   } as const;
   for (const [name, key] of Object.entries(named)) {
     const value = read(name as keyof typeof named);

@@ -137,3 +137,51 @@ export function memoryLogger(): Logger & { lines: { level: string; message: stri
     void lines.push({ level, message, context });
   return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
+
+/**
+ * A transaction manager whose transactions write to a key-value map through `tx.client`, with
+ * savepoints: enough to check what the buses commit, undo and deliver around nested transactions.
+ */
+export class SavepointTransactionManager implements TransactionManager {
+  readonly name = 'savepoints';
+  readonly committed = new Map<string, string>();
+  savepoints = 0;
+  async run<T>(work: (tx: TransactionContext) => Promise<T>): Promise<T> {
+    const writes = new Map<string, string>();
+    const controller = new AbortController();
+    const context = (level: Map<string, string>): TransactionContext => ({
+      id: 'tx',
+      signal: controller.signal,
+      client: level,
+      savepoint: async <R>(nested: (tx: TransactionContext) => Promise<R>): Promise<R> => {
+        this.savepoints += 1;
+        const before = new Map(level);
+        try {
+          return await nested(context(level));
+        } catch (error) {
+          level.clear();
+          for (const [k, v] of before) level.set(k, v);
+          throw error;
+        }
+      },
+    });
+    const result = await work(context(writes));
+    for (const [k, v] of writes) this.committed.set(k, v);
+    return result;
+  }
+  async close() {}
+}
+
+/** A transport whose sends fail while `failing(message)` says so. */
+export class FlakyTransport extends RecordingTransport {
+  readonly tries: string[] = [];
+  constructor(readonly failing: (message: TransportMessage, attempt: number) => boolean) {
+    super();
+  }
+  override async send(channel: string, message: TransportMessage, options?: SendOptions): Promise<void> {
+    this.tries.push(message.id);
+    const attempt = this.tries.filter((id) => id === message.id).length;
+    if (this.failing(message, attempt)) throw new Error(`broker refused ${message.type}`);
+    await super.send(channel, message, options);
+  }
+}

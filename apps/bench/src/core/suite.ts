@@ -1,7 +1,7 @@
 // In-process buses: @finaegis/core against calling the handler directly and against
 // @nestjs/cqrs, in the same run, on the same handler bodies and the same cache store.
 import { strict as assert } from 'node:assert';
-import { type CacheStore, createCqrs, silentLogger } from '@finaegis/core';
+import { type CacheStore, createCqrs, type LogContext, type Logger, silentLogger } from '@finaegis/core';
 import { MemoryCacheStore } from '@finaegis/memory';
 import { type Case, formatRate, formatRatio, markdownTable, medianRatio, runRounds } from '../harness';
 import type { Suite, SuiteResult, TargetResult } from '../suite';
@@ -18,6 +18,8 @@ import { getDepth, onOrderPlaced, placeOrder, sink } from './work';
 
 const CONTENDERS = {
   ours: '@finaegis/core: commandBus.dispatch / queryBus.ask / queryBus.askCached / eventBus.publish (no middleware, silent logger)',
+  oursLogged:
+    "@finaegis/core as createCqrs() comes by default: the guide's log line for every operation, formatted as consoleLogger does, into a sink that discards it (the cost of logging without the cost of the terminal)",
   direct:
     'the handler object called directly: `await handler.handle(message)` (and a hand-written cache-aside for askCached)',
   nest: '@nestjs/cqrs 11: CommandBus.execute / QueryBus.execute / EventBus.publish on Nest-style message classes',
@@ -29,6 +31,7 @@ type Contender = keyof typeof CONTENDERS;
 
 const LABELS: Record<Contender, string> = {
   ours: 'ours',
+  oursLogged: 'ours, logging',
   direct: 'direct',
   nest: 'Nest',
   nestOurMessages: 'Nest, our msgs',
@@ -44,14 +47,28 @@ function untilThreeRan(before: number): Promise<void> {
   return sink.eventsHandled - before >= 3 ? Promise.resolve() : handledAtLeast(before + 3);
 }
 
+/** Formats each line as `consoleLogger` does, then drops it (keeping its length, so it is not optimised away). */
+function discardingLogger(): Logger {
+  const write = (level: string) => (message: string, context?: LogContext) => {
+    const time = new Date().toISOString().replace('T', ' ').slice(0, 19);
+    sink.logged +=
+      `[${time}] domain.${level}: ${message}${context ? ` ${JSON.stringify(context)}` : ''}`.length;
+  };
+  return { debug: write('DEBUG'), info: write('INFO'), warn: write('WARNING'), error: write('ERROR') };
+}
+
 async function build(cache: CacheStore) {
   const app = createCqrs({ logger: silentLogger, cache });
+  const logged = createCqrs({ logger: discardingLogger(), cache });
   const placeOrderHandler = { handle: (command: PlaceOrder) => placeOrder(command) };
   const getDepthHandler = { handle: (query: GetDepth) => getDepth(query) };
   const subscribers = [0, 1, 2].map(() => ({ handle: (event: OrderPlaced) => onOrderPlaced(event) }));
   app.commandBus.register(PlaceOrder, placeOrderHandler);
   app.queryBus.register(GetDepth, getDepthHandler);
   for (const subscriber of subscribers) app.eventBus.subscribe(OrderPlaced, subscriber);
+  logged.commandBus.register(PlaceOrder, placeOrderHandler);
+  logged.queryBus.register(GetDepth, getDepthHandler);
+  for (const subscriber of subscribers) logged.eventBus.subscribe(OrderPlaced, subscriber);
   const nest = await startNest(cache, 'nest');
   const nestOurs = await startNest(cache, 'ours');
   const directCached = cachedDepth(cache);
@@ -62,6 +79,7 @@ async function build(cache: CacheStore) {
       description: 'a command to its one handler; the handler adds to a counter and returns it',
       contenders: {
         ours: () => app.commandBus.dispatch(new PlaceOrder('BTC-USD', 1)),
+        oursLogged: () => logged.commandBus.dispatch(new PlaceOrder('BTC-USD', 1)),
         direct: () => placeOrderHandler.handle(new PlaceOrder('BTC-USD', 1)),
         nest: () => nest.commandBus.execute(new NestPlaceOrder('BTC-USD', 1)),
         nestOurMessages: () => nestOurs.commandBus.execute(new PlaceOrder('BTC-USD', 1)),
@@ -73,6 +91,7 @@ async function build(cache: CacheStore) {
         'a query to its one handler; the handler returns a 10-level book from a read model (a Map)',
       contenders: {
         ours: () => app.queryBus.ask(new GetDepth('BTC-USD', 10)),
+        oursLogged: () => logged.queryBus.ask(new GetDepth('BTC-USD', 10)),
         direct: () => getDepthHandler.handle(new GetDepth('BTC-USD', 10)),
         nest: () => nest.queryBus.execute(new NestGetDepth('BTC-USD', 10)),
         nestOurMessages: () => nestOurs.queryBus.execute(new GetDepth('BTC-USD', 10)),
@@ -84,6 +103,7 @@ async function build(cache: CacheStore) {
         'the same query answered from the cache store; ours builds its key from the fields, the others use a hand-written key',
       contenders: {
         ours: () => app.queryBus.askCached(new GetDepth('BTC-USD', 10)),
+        oursLogged: () => logged.queryBus.askCached(new GetDepth('BTC-USD', 10)),
         direct: () => directCached(new GetDepth('BTC-USD', 10)),
         nest: () => nest.queryBus.execute(new NestGetDepthCached('BTC-USD', 10)),
         nestOurMessages: () => nestOurs.queryBus.execute(new GetDepthCachedForNest('BTC-USD', 10)),
@@ -94,6 +114,7 @@ async function build(cache: CacheStore) {
       description: 'an event to 3 subscribers, each adding to a counter; done when all 3 ran',
       contenders: {
         ours: () => app.eventBus.publish(new OrderPlaced('order-1', 1)),
+        oursLogged: () => logged.eventBus.publish(new OrderPlaced('order-1', 1)),
         direct: async () => {
           const event = new OrderPlaced('order-1', 1);
           for (const subscriber of subscribers) await subscriber.handle(event);
@@ -124,6 +145,9 @@ async function build(cache: CacheStore) {
       if (c.name.startsWith('publish')) assert.equal(sink.eventsHandled, handled + 3, where);
     }
   }
+  const loggedBefore = sink.logged;
+  await logged.commandBus.dispatch(new PlaceOrder('BTC-USD', 1));
+  assert.ok(sink.logged > loggedBefore, 'the logging contender writes a line');
   const hitsBefore = app.queryBus.cacheStats().hits;
   await app.queryBus.askCached(new GetDepth('BTC-USD', 10));
   assert.equal(app.queryBus.cacheStats().hits, hitsBefore + 1, 'askCached answers from the cache');
@@ -134,6 +158,7 @@ async function build(cache: CacheStore) {
       await nest.close();
       await nestOurs.close();
       await app.close();
+      await logged.close();
     },
   };
 }
@@ -146,6 +171,7 @@ function render(result: Omit<SuiteResult, 'markdown'>): string {
     'ours / Nest',
     'ours / direct',
     'ours / Nest (our msgs)',
+    'logging / ours',
   ];
   const rows = result.cases.map((c) => [
     c.name,
@@ -153,6 +179,7 @@ function render(result: Omit<SuiteResult, 'markdown'>): string {
     formatRatio(c.ratios?.['ours/nest']),
     formatRatio(c.ratios?.['ours/direct']),
     formatRatio(c.ratios?.['ours/nestOurMessages']),
+    formatRatio(c.ratios?.['oursLogged/ours']),
   ]);
   const right = new Set(header.map((_, index) => index).filter((index) => index > 0));
   const lines = [markdownTable([header, ...rows], right), ''];
@@ -185,6 +212,7 @@ export const coreSuite: Suite = {
       c.ratios = {};
       for (const other of ['nest', 'direct', 'nestOurMessages'])
         c.ratios[`ours/${other}`] = medianRatio(c, 'ours', other);
+      c.ratios['oursLogged/ours'] = medianRatio(c, 'oursLogged', 'ours');
     }
     const dispatch = results.find((c) => c.name === 'dispatch');
     const target = (description: string, ratio: number, minimum: number): TargetResult => ({
@@ -203,6 +231,7 @@ export const coreSuite: Suite = {
     const notes = [
       `Rates are medians over ${options.rounds} rounds; ratios are medians of the per-round ratios (the contenders of a row run back to back, so a per-round ratio cancels the machine's load drifting between rounds).`,
       `Each round runs every task for ${options.timeMs} ms after ${options.warmupMs} ms of warm-up, ${options.batch === 1 ? 'one awaited operation per timed call' : `${options.batch} awaited operations per timed call`}.`,
+      "'ours' runs with logger: silentLogger (no logging middleware at all); 'ours, logging' is createCqrs()'s default: one info line per operation. 'logging / ours' is the throughput kept with logging on (to a real terminal or file the I/O costs more).",
       'Every operation creates its message inside the timed call, in every column.',
       'Handler bodies are the same functions in every column; the cache store is one shared MemoryCacheStore (@finaegis/memory).',
       "Nest's EventBus.publish is fire-and-forget: its subscribers' bodies run inside publish (rxjs mergeMap), and the timed call returns once the 3 subscribers have run (it would wait on setImmediate if they had not); their promises are not awaited, which Nest offers no way to do. Ours and direct await each subscriber in turn.",

@@ -23,7 +23,7 @@ export function buildDepth(pair: string, levels: number): Depth {
 }
 
 /** What the handlers write to, so that no engine can drop their work as dead code. */
-export const sink = { units: 0, eventsHandled: 0 };
+export const sink = { units: 0, eventsHandled: 0, logged: 0 };
 
 /** Body of the PlaceOrder handler in every contender. */
 export async function placeOrder(order: {

@@ -142,7 +142,17 @@ export class CommandBus {
   /**
    * Runs `work` in one transaction of the configured TransactionManager, inside a unit of work:
    * events recorded or published and async messages sent inside it leave only after commit, and
-   * nothing leaves on rollback or timeout. Joins the running transaction when called inside one.
+   * nothing leaves on rollback or timeout.
+   *
+   * Called inside a running transaction it is a nested transaction (a savepoint, `tx.savepoint`):
+   * when `work` fails, its writes, its held events and its held messages are undone, the error is
+   * rethrown, and the outer transaction can still commit what it did before and after. A manager
+   * without savepoints cannot undo the nested writes alone; the outer transaction then refuses to
+   * commit (it rolls back with `UnitOfWorkError`). A nested call uses the outer timeout.
+   *
+   * After commit the call resolves with the work's result whatever happens next: held messages
+   * are sent (tried again on failure; see `AfterCommitOptions`), held events are published in
+   * process, and failures there are logged and counted, never thrown.
    * @throws TransactionTimeoutError after `timeout` seconds (the transaction is rolled back).
    */
   async transaction<T>(
@@ -150,10 +160,7 @@ export class CommandBus {
     options: TransactionRunOptions = {},
   ): Promise<T> {
     const outer = currentUnitOfWork();
-    if (outer?.transactional && outer.transaction !== undefined) {
-      outer.assertOpen('joining a transaction');
-      return work(outer.transaction);
-    }
+    if (outer?.transactional && outer.transaction !== undefined) return this.#nested(outer, work);
     const manager = this.#context.transactionManager;
     if (manager === undefined) {
       throw new ConfigError(
@@ -171,7 +178,11 @@ export class CommandBus {
       result = await manager.run(
         (tx) => {
           unit.transaction = tx;
-          return runInUnitOfWork(unit, () => work(tx));
+          return runInUnitOfWork(unit, async () => {
+            const value = await work(tx);
+            unit.assertCommittable();
+            return value;
+          });
         },
         { timeoutMs: Math.round(timeout * 1000) },
       );
@@ -180,38 +191,39 @@ export class CommandBus {
       throw error;
     }
     const held = unit.settle('committed');
-    await this.#afterCommit(held.events, held.sends);
+    if (held.sends.length > 0 || held.events.length > 0) {
+      await this.#context.afterCommit.deliver(this.#context.transport, held.sends, held.events, (events) =>
+        this.#eventBus.publishMultiple(events),
+      );
+    }
     return result;
   }
 
-  async #afterCommit(
-    events: Parameters<EventBus['publishMultiple']>[0],
-    sends: ReturnType<UnitOfWork['settle']>['sends'],
-  ): Promise<void> {
-    const transport = this.#context.transport;
-    for (const send of sends) {
-      try {
-        await transport!.send(send.channel, send.message, send.options);
-      } catch (error) {
-        this.#context.logger.error('Async send after commit failed', {
-          channel: send.channel,
-          type: send.message.type,
-          id: send.message.id,
-          error: error instanceof Error ? error.message : String(error),
-        });
-        throw error;
-      }
-    }
-    if (events.length === 0) return;
-    try {
-      await this.#eventBus.publishMultiple(events);
-    } catch (error) {
-      // The transaction is committed; a failing in-process subscriber cannot undo it. It is logged
-      // (work that must be retried belongs in an async subscriber).
-      this.#context.logger.error('Subscriber failed after commit', {
-        error: error instanceof Error ? error.message : String(error),
+  /** A transaction inside a running one: a savepoint, with a unit of work of its own. */
+  async #nested<T>(outer: UnitOfWork, work: (tx: TransactionContext) => Promise<T>): Promise<T> {
+    outer.assertOpen('starting a nested transaction');
+    const outerTx = outer.transaction!;
+    const child = new UnitOfWork(true);
+    const run = (tx: TransactionContext): Promise<T> => {
+      child.transaction = tx;
+      return runInUnitOfWork(child, async () => {
+        const value = await work(tx);
+        // A failure nested deeper that could not be undone alone fails this level too.
+        child.assertCommittable();
+        return value;
       });
+    };
+    let result: T;
+    try {
+      result = outerTx.savepoint === undefined ? await run(outerTx) : await outerTx.savepoint(run);
+    } catch (error) {
+      child.settle('discarded');
+      if (outerTx.savepoint === undefined) outer.markRollbackOnly(error);
+      throw error;
     }
+    outer.assertOpen('ending a nested transaction');
+    outer.adopt(child);
+    return result;
   }
 
   /**

@@ -1,13 +1,14 @@
 import { type DomainConfig, defineConfig } from '../config';
 import type { CacheStore } from '../ports/cache-store';
-import { consoleLogger, type Logger } from '../ports/logger';
+import { consoleLogger, type Logger, silentLogger, withLogLevel } from '../ports/logger';
 import type { TransactionContext, TransactionManager } from '../ports/transaction-manager';
 import type { Transport } from '../ports/transport';
 import { MessageRegistry } from '../serialization';
+import { AfterCommit, type AfterCommitOptions, type AfterCommitStats } from './after-commit';
 import { CommandBus, type TransactionRunOptions } from './command-bus';
 import { EventBus } from './event-bus';
-import type { Middleware } from './middleware';
-import { QueryBus } from './query-bus';
+import { isLoggingMiddleware, loggingMiddleware, type Middleware } from './middleware';
+import { type CacheInvalidationOptions, QueryBus } from './query-bus';
 import type { BusContext } from './shared';
 import { startWorker, type Worker, type WorkerOptions } from './worker';
 
@@ -20,10 +21,19 @@ export interface CqrsOptions {
   readonly cache?: CacheStore;
   /** Needed for `dispatchTransaction`. */
   readonly transactionManager?: TransactionManager;
-  /** Default: console lines as in the guide. */
+  /**
+   * Where log lines go. Default: console lines as in the guide. Unless the logger is
+   * `silentLogger`, `config.logLevel` is `warn` or quieter, or `middleware` already holds a
+   * `loggingMiddleware`, every dispatch, ask and publish writes the guide's line at info level
+   * (failures at error level), as the guide's "all infrastructure components log automatically".
+   */
   readonly logger?: Logger;
-  /** Runs around every dispatch, ask and publish, first one outermost. */
+  /** Runs around every dispatch, ask and publish, first one outermost (after the logging one). */
   readonly middleware?: readonly Middleware[];
+  /** Retries and the undelivered hook for async messages held by a transaction without an outbox. */
+  readonly afterCommit?: AfterCommitOptions;
+  /** How cache invalidation rides out a failing or slow cache store. */
+  readonly cacheInvalidation?: CacheInvalidationOptions;
   /** Share one registry between apps; default a new one. */
   readonly registry?: MessageRegistry;
 }
@@ -40,6 +50,8 @@ export interface Cqrs {
   unitOfWork<T>(work: () => Promise<T>): Promise<T>;
   /** Runs `work` in a transaction (see `CommandBus.transaction`). */
   transaction<T>(work: (tx: TransactionContext) => Promise<T>, options?: TransactionRunOptions): Promise<T>;
+  /** Counters of the after-commit phase (sent, retried, undelivered, failed subscribers). */
+  afterCommitStats(): AfterCommitStats;
   /** Starts consuming the async channels in this process. */
   startWorker(options?: WorkerOptions): Promise<Worker>;
   /** Closes workers, then the transport, cache and transaction manager given to it. Idempotent. */
@@ -48,18 +60,28 @@ export interface Cqrs {
 
 /** Builds the command, query and event buses over the given adapters. */
 export function createCqrs(options: CqrsOptions = {}): Cqrs {
+  const config = options.config ?? defineConfig();
+  const given = options.logger ?? consoleLogger();
+  const logger = given === silentLogger ? given : withLogLevel(given, config.logLevel);
+  const middleware = [...(options.middleware ?? [])];
+  const logsLines =
+    given !== silentLogger &&
+    (config.logLevel === 'debug' || config.logLevel === 'info') &&
+    !middleware.some(isLoggingMiddleware);
+  if (logsLines) middleware.unshift(loggingMiddleware(logger));
   const context: BusContext = {
-    config: options.config ?? defineConfig(),
+    config,
     registry: options.registry ?? new MessageRegistry(),
-    logger: options.logger ?? consoleLogger(),
-    middleware: [...(options.middleware ?? [])],
+    logger,
+    middleware,
     transport: options.transport,
     cache: options.cache,
     transactionManager: options.transactionManager,
+    afterCommit: new AfterCommit(logger, options.afterCommit),
   };
   const eventBus = new EventBus(context);
   const commandBus = new CommandBus(context, eventBus);
-  const queryBus = new QueryBus(context);
+  const queryBus = new QueryBus(context, options.cacheInvalidation);
   const workers: Worker[] = [];
   let closing: Promise<void> | undefined;
   return {
@@ -71,6 +93,7 @@ export function createCqrs(options: CqrsOptions = {}): Cqrs {
     eventBus,
     unitOfWork: (work) => eventBus.unitOfWork(work),
     transaction: (work, runOptions) => commandBus.transaction(work, runOptions),
+    afterCommitStats: () => context.afterCommit.stats(),
     async startWorker(workerOptions) {
       const worker = await startWorker(context, commandBus, eventBus, workerOptions);
       workers.push(worker);
@@ -79,6 +102,7 @@ export function createCqrs(options: CqrsOptions = {}): Cqrs {
     close() {
       closing ??= (async () => {
         await Promise.allSettled(workers.map((w) => w.close()));
+        queryBus.close();
         await Promise.allSettled([
           context.transport?.close(),
           context.cache?.close(),

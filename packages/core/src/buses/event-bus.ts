@@ -115,7 +115,7 @@ export class EventBus {
     const unit = currentUnitOfWork();
     if (unit?.transactional) {
       unit.assertOpen('publishing');
-      unit.recorded.push(event);
+      unit.hold(event);
       return Promise.resolve();
     }
     const subscribers = this.subscribersOf(event.constructor);
@@ -211,12 +211,15 @@ export class EventBus {
       );
     }
     unit.assertOpen('recording');
-    unit.recorded.push(event);
+    unit.record(event);
   }
 
-  /** The events recorded in the current unit of work and not yet published. */
+  /**
+   * The events recorded (`record()`) in the current unit of work and not yet published. Events
+   * `publish()`ed inside a transaction are held until commit too, but are not listed here.
+   */
   recorded(): readonly DomainEvent[] {
-    return [...(currentUnitOfWork()?.recorded ?? [])];
+    return currentUnitOfWork()?.recordedEvents() ?? [];
   }
 
   /**
@@ -228,20 +231,22 @@ export class EventBus {
   async dispatchRecorded(): Promise<void> {
     const unit = currentUnitOfWork();
     if (unit === undefined || unit.transactional) return;
-    const events = unit.recorded.splice(0);
-    await this.publishMultiple(events);
+    await this.publishMultiple(unit.takeRecorded());
   }
 
-  /** Forgets the recorded events of the current unit of work; returns how many there were. */
+  /**
+   * Forgets the recorded events of the current unit of work; returns how many there were. Events
+   * `publish()`ed inside a transaction are not recorded events: they still leave after commit.
+   */
   clearRecorded(): number {
-    const unit = currentUnitOfWork();
-    if (unit === undefined) return 0;
-    return unit.recorded.splice(0).length;
+    return currentUnitOfWork()?.takeRecorded().length ?? 0;
   }
 
   /**
    * Runs `work` in a new unit of work (not a database transaction). Events recorded and not
-   * dispatched are published when `work` resolves, and dropped when it rejects.
+   * dispatched are published when `work` resolves, and dropped when it rejects. The work is done
+   * by then: a subscriber failing on those events is logged and counted (see
+   * `Cqrs.afterCommitStats()`), not thrown at the caller.
    */
   async unitOfWork<T>(work: () => Promise<T>): Promise<T> {
     const unit = new UnitOfWork(false);
@@ -253,7 +258,7 @@ export class EventBus {
       throw error;
     }
     const { events } = unit.settle('committed');
-    if (events.length > 0) await this.publishMultiple(events);
+    if (events.length > 0) await this.#context.afterCommit.publish(events, (e) => this.publishMultiple(e));
     return result;
   }
 }

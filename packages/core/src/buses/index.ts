@@ -1,3 +1,4 @@
+export type { AfterCommitOptions, AfterCommitStats, UndeliveredMessage } from './after-commit';
 export { stableKey } from './cache-key';
 export {
   CommandBus,
@@ -26,7 +27,13 @@ export {
   timeoutMiddleware,
   timingMiddleware,
 } from './middleware';
-export { type AskCachedOptions, type AskMultipleOptions, QueryBus } from './query-bus';
+export {
+  type AskCachedOptions,
+  type AskMultipleOptions,
+  type CacheInvalidationOptions,
+  QueryBus,
+  type QueryCacheStats,
+} from './query-bus';
 export { type AsyncOptions, ENVELOPE_CONTENT_TYPE } from './shared';
 export { currentTransaction, currentUnitOfWork, type UnitOfWork } from './unit-of-work';
 export type { Worker, WorkerOptions } from './worker';

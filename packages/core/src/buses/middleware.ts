@@ -24,6 +24,8 @@ export interface MiddlewareContext {
   readonly async: boolean;
   /** For `askCached`: whether the result came from the cache (known after `next()` resolved). */
   cached?: boolean;
+  /** For `askCached`: the call shared the handler run of an identical call already in flight. */
+  coalesced?: boolean;
 }
 
 /**
@@ -54,13 +56,17 @@ function userOf(message: Message): unknown {
   return fields.userId ?? fields.accountId;
 }
 
+const loggingMiddlewares = new WeakSet<Middleware>();
+
 /**
  * Logs the guide's lines: `Command dispatched {"command":"PlaceOrderCommand","user":"123"}`,
  * `Query executed {"query":"GetOrderBookQuery","cached":true}`,
  * `Event published {"event":"OrderPlaced","async":false}`, and failures at error level.
  */
 export function loggingMiddleware(logger: Logger): Middleware {
-  return async (context, next) => {
+  const middleware: Middleware = async (context, next) => {
+    // A worker runs an async command through `dispatch`, which writes its line: one line a command.
+    if (context.operation === 'consume' && context.kind === 'command') return next();
     const started = performance.now();
     try {
       const result = await next();
@@ -77,8 +83,11 @@ export function loggingMiddleware(logger: Logger): Middleware {
         logger.info('Query executed', {
           query: context.messageType,
           cached: context.cached === true,
+          ...(context.coalesced === true ? { coalesced: true } : {}),
           durationMs,
         });
+      } else if (context.operation === 'consume') {
+        logger.info('Event handled', { event: context.messageType, durationMs });
       } else {
         logger.info('Event published', { event: context.messageType, async: context.async, durationMs });
       }
@@ -92,6 +101,13 @@ export function loggingMiddleware(logger: Logger): Middleware {
       throw error;
     }
   };
+  loggingMiddlewares.add(middleware);
+  return middleware;
+}
+
+/** @internal Whether a middleware was made by `loggingMiddleware` (so `createCqrs` adds no second one). */
+export function isLoggingMiddleware(middleware: Middleware): boolean {
+  return loggingMiddlewares.has(middleware);
 }
 
 /** One timing sample. */

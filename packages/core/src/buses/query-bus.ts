@@ -1,10 +1,10 @@
 import { CommandValidationError } from '../errors/command-validation-error';
+import { ConfigError } from '../errors/config-error';
 import { HandlerAlreadyRegisteredError } from '../errors/handler-already-registered-error';
 import { HandlerNotFoundError } from '../errors/handler-not-found-error';
 import { QueryExecutionError } from '../errors/query-execution-error';
 import { type MessageClass, messageTypeOf, type Query, type ResultOf } from '../messages';
 import type { CacheStats } from '../ports/cache-store';
-import { validateMessage } from '../validation';
 import { stableKey } from './cache-key';
 import type { RegisterOptions } from './command-bus';
 import { type Handler, makeInvoker } from './handlers';
@@ -20,6 +20,30 @@ interface Entry {
 export interface AskCachedOptions {
   /** Seconds; default: the query's `cacheTtl()`, then `queryBus.defaultTtl`. */
   readonly ttl?: number;
+}
+
+/** How `invalidate` / `invalidateType` ride out a failing or slow cache store. */
+export interface CacheInvalidationOptions {
+  /** Milliseconds to wait for the store before going on without it. Default 1000. */
+  readonly timeoutMs?: number;
+  /** Tries in the background after the first one failed or timed out. Default 3. */
+  readonly retries?: number;
+  /** Milliseconds before the first background try, doubled for each further one. Default 200. */
+  readonly backoffMs?: number;
+}
+
+/**
+ * The query bus's cache counters. Every `askCached` call that reached a registered handler counts
+ * exactly once: as a hit (answered from the cache), as coalesced (it shared the handler run of an
+ * identical call already in flight), or as a miss (the handler ran for it; calls that bypass the
+ * cache count here too). So `hits + misses + coalesced` is the number of such calls, and the
+ * guide's hit rate is `hits / (hits + misses + coalesced)`. The log line of a coalesced call says
+ * `"cached":false,"coalesced":true`.
+ */
+export interface QueryCacheStats extends CacheStats {
+  readonly coalesced: number;
+  /** Invalidations the store failed or timed out on (retried in the background). */
+  readonly invalidationFailures: number;
 }
 
 export interface AskMultipleOptions {
@@ -43,14 +67,29 @@ export class QueryBus {
   readonly #handlers = new Map<Function, Entry>();
   readonly #context: BusContext;
   readonly #inFlight = new Map<string, Promise<unknown>>();
+  readonly #invalidation: Required<CacheInvalidationOptions>;
+  readonly #retryTimers = new Set<NodeJS.Timeout>();
   #hits = 0;
   #misses = 0;
+  #coalesced = 0;
   #errors = 0;
+  #invalidationFailures = 0;
   #warnedNoCache = false;
+  #closed = false;
 
   /** @internal Use `createCqrs()`. */
-  constructor(context: BusContext) {
+  constructor(context: BusContext, invalidation: CacheInvalidationOptions = {}) {
     this.#context = context;
+    const timeoutMs = invalidation.timeoutMs ?? 1000;
+    const retries = invalidation.retries ?? 3;
+    const backoffMs = invalidation.backoffMs ?? 200;
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
+      throw new ConfigError('cacheInvalidation.timeoutMs', timeoutMs, 'a number of milliseconds > 0');
+    if (!Number.isInteger(retries) || retries < 0)
+      throw new ConfigError('cacheInvalidation.retries', retries, 'an integer, 0 or more');
+    if (!Number.isFinite(backoffMs) || backoffMs < 0)
+      throw new ConfigError('cacheInvalidation.backoffMs', backoffMs, 'a number of milliseconds, 0 or more');
+    this.#invalidation = { timeoutMs, retries, backoffMs };
   }
 
   /** Registers the handler of a query class. Does nothing when handlers are disabled. */
@@ -151,10 +190,12 @@ export class QueryBus {
         });
       }
       context.cached = false;
+      this.#misses += 1;
       return entry.call(query);
     }
     const ttl = options.ttl ?? query.cacheTtl?.() ?? this.#context.config.queryBus.defaultTtl;
     if (!Number.isFinite(ttl) || ttl <= 0) {
+      this.#misses += 1;
       return Promise.reject(
         new QueryExecutionError(entry.type, new RangeError(`ttl must be > 0 seconds, got ${ttl}`)),
       );
@@ -164,6 +205,7 @@ export class QueryBus {
     try {
       key = this.cacheKeyOf(query);
     } catch (error) {
+      this.#misses += 1;
       return Promise.reject(wrapQueryError(entry.type, error));
     }
     return this.#lookup(entry, query, namespace, key, ttl, context);
@@ -192,7 +234,9 @@ export class QueryBus {
     const flightKey = `${namespace}\u0000${key}`;
     const existing = this.#inFlight.get(flightKey);
     if (existing !== undefined) {
-      context.cached = true;
+      this.#coalesced += 1;
+      context.cached = false;
+      context.coalesced = true;
       return existing;
     }
     const flight = this.#fill(entry, query, namespace, key, ttl, context);
@@ -234,21 +278,131 @@ export class QueryBus {
     });
   }
 
-  /** Drops the cached result of one query. Resolves `true` when there was one. */
+  /**
+   * Drops the cached result of one query. Resolves `true` when there was one.
+   *
+   * Never fails because of the cache store, since it typically runs after a commit: when the
+   * store fails or does not answer within `cacheInvalidation.timeoutMs`, the failure is logged
+   * and counted, the call resolves `false`, and the deletion is tried again in the background.
+   * If every try fails, the stale entry lives at most until its TTL ends.
+   */
   async invalidate(query: Query<unknown>): Promise<boolean> {
     const cache = this.#context.cache;
     if (cache === undefined) return false;
-    return cache.delete(this.namespaceOf(query), this.cacheKeyOf(query));
+    const namespace = this.namespaceOf(query);
+    const key = this.cacheKeyOf(query);
+    const deleted = await this.#invalidateSafely('delete', namespace, () => cache.delete(namespace, key));
+    return deleted === true;
   }
 
-  /** Drops every cached result of a query class, in every process sharing the cache. */
+  /**
+   * Drops every cached result of a query class, in every process sharing the cache. Degrades like
+   * `invalidate`: a failing or slow store is logged, counted and retried in the background, never
+   * thrown; the stale entries live at most until their TTL ends.
+   */
   async invalidateType(queryClass: MessageClass<Query<unknown>>): Promise<void> {
-    await this.#context.cache?.clear(this.namespaceOf(queryClass));
+    const cache = this.#context.cache;
+    if (cache === undefined) return;
+    const namespace = this.namespaceOf(queryClass);
+    await this.#invalidateSafely('clear', namespace, () => cache.clear(namespace));
   }
 
-  /** Cache hits, misses and cache errors seen by this bus (for the hit-rate metric). */
-  cacheStats(): CacheStats {
-    return { hits: this.#hits, misses: this.#misses, errors: this.#errors };
+  async #invalidateSafely<R>(
+    operation: 'delete' | 'clear',
+    namespace: string,
+    run: () => Promise<R>,
+  ): Promise<R | undefined> {
+    const outcome = await this.#withTimeout(run);
+    if (outcome.ok) return outcome.value;
+    this.#invalidationFailed(operation, namespace, outcome.error, 0, run);
+    return undefined;
+  }
+
+  #withTimeout<R>(run: () => Promise<R>): Promise<{ ok: true; value: R } | { ok: false; error: unknown }> {
+    const { timeoutMs } = this.#invalidation;
+    return new Promise((resolve) => {
+      const timer = setTimeout(
+        () =>
+          resolve({ ok: false, error: new Error(`the cache store did not answer within ${timeoutMs} ms`) }),
+        timeoutMs,
+      );
+      let attempt: Promise<R>;
+      try {
+        attempt = Promise.resolve(run());
+      } catch (error) {
+        attempt = Promise.reject(error);
+      }
+      attempt.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve({ ok: true, value });
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          resolve({ ok: false, error });
+        },
+      );
+    });
+  }
+
+  #invalidationFailed(
+    operation: 'delete' | 'clear',
+    namespace: string,
+    error: unknown,
+    retried: number,
+    run: () => Promise<unknown>,
+  ): void {
+    this.#errors += 1;
+    this.#invalidationFailures += 1;
+    const { retries, backoffMs } = this.#invalidation;
+    const context = {
+      namespace,
+      operation,
+      cache: this.#context.cache?.name,
+      error: error instanceof Error ? error.message : String(error),
+    };
+    if (retried >= retries || this.#closed) {
+      this.#context.logger.error(
+        'Query cache invalidation abandoned; stale entries live until their TTL ends',
+        { ...context, tries: retried + 1 },
+      );
+      return;
+    }
+    this.#context.logger.warn('Query cache invalidation failed; retrying in the background', context);
+    const timer = setTimeout(
+      async () => {
+        this.#retryTimers.delete(timer);
+        const outcome = await this.#withTimeout(run);
+        if (!outcome.ok) this.#invalidationFailed(operation, namespace, outcome.error, retried + 1, run);
+      },
+      backoffMs * 2 ** retried,
+    );
+    timer.unref?.();
+    this.#retryTimers.add(timer);
+  }
+
+  /** @internal Stops background invalidation retries (logged as abandoned). */
+  close(): void {
+    this.#closed = true;
+    if (this.#retryTimers.size > 0) {
+      this.#context.logger.error(
+        'Query cache invalidation abandoned at close; stale entries live until their TTL ends',
+        { pending: this.#retryTimers.size },
+      );
+    }
+    for (const timer of this.#retryTimers) clearTimeout(timer);
+    this.#retryTimers.clear();
+  }
+
+  /** Cache counters of this bus (for the hit-rate metric); see `QueryCacheStats`. */
+  cacheStats(): QueryCacheStats {
+    return {
+      hits: this.#hits,
+      misses: this.#misses,
+      coalesced: this.#coalesced,
+      errors: this.#errors,
+      invalidationFailures: this.#invalidationFailures,
+    };
   }
 
   /**

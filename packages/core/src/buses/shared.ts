@@ -11,6 +11,7 @@ import {
   type TransportMessage,
 } from '../ports/transport';
 import type { MessageEnvelope, MessageRegistry } from '../serialization';
+import type { AfterCommit } from './after-commit';
 import type { Middleware } from './middleware';
 import { currentUnitOfWork } from './unit-of-work';
 
@@ -23,6 +24,7 @@ export interface BusContext {
   readonly transport: Transport | undefined;
   readonly cache: CacheStore | undefined;
   readonly transactionManager: TransactionManager | undefined;
+  readonly afterCommit: AfterCommit;
 }
 
 /** Options of `dispatchAsync` and `publishAsync`. */

@@ -15,6 +15,7 @@ export {
   type PinoLike,
   pinoLogger,
   silentLogger,
+  withLogLevel,
 } from './logger';
 export type { TransactionContext, TransactionManager, TransactionOptions } from './transaction-manager';
 export {

@@ -26,6 +26,24 @@ export function consoleLogger(channel = 'domain'): Logger {
   };
 }
 
+const SEVERITY = { debug: 0, info: 1, warn: 2, error: 3, off: 4 } as const;
+
+/**
+ * A logger that passes on only lines at `level` or above (`off`: none). Used by `createCqrs()` for
+ * `config.logLevel`.
+ */
+export function withLogLevel(logger: Logger, level: keyof typeof SEVERITY): Logger {
+  const min = SEVERITY[level];
+  if (min === SEVERITY.debug) return logger;
+  const keep = (at: keyof typeof SEVERITY) => min <= SEVERITY[at];
+  return {
+    debug() {},
+    info: keep('info') ? (message, context) => logger.info(message, context) : () => {},
+    warn: keep('warn') ? (message, context) => logger.warn(message, context) : () => {},
+    error: keep('error') ? (message, context) => logger.error(message, context) : () => {},
+  };
+}
+
 /** Drops everything. */
 export const silentLogger: Logger = {
   debug() {},
