@@ -69,9 +69,8 @@ export interface ExchangeApp {
     correlationId: string,
   ): Promise<{ answer: T; first: boolean }>;
   /**
-   * The order book through the query cache, unless an invalidation failed in this process since
-   * the book was cached: then it is read fresh (and the cache cleared again), so a change that was
-   * stored always shows.
+   * The order book through the query cache, unless an invalidation failed in this process and no
+   * clear has worked since: then it is read past the cache, so a change that was stored shows.
    */
   orderBook(query: GetOrderBookQuery): Promise<OrderBookView>;
   /** Deposits the demo accounts' starting balances, once (deposit ids make it idempotent). */
@@ -87,8 +86,6 @@ export interface ExchangeStats {
    * counted here, never turned into an error for the request that made the change.
    */
   afterCommitFailures: number;
-  /** Order book cache clears that failed (the book is then read past the cache until one works). */
-  cacheInvalidationFailures: number;
 }
 
 export interface CreateAppOptions {
@@ -195,7 +192,6 @@ export async function createExchangeApp(
     ordersPlaced: 0,
     trades: 0,
     afterCommitFailures: 0,
-    cacheInvalidationFailures: 0,
   };
   const engine = new ExchangeEngine({
     store: adapters.eventStore,
@@ -247,27 +243,28 @@ export async function createExchangeApp(
   );
 
   // The cached order book must go first: later subscribers (and the next request) read the book.
-  // The store is cleared directly, not through `queryBus.invalidateType`, so that a failure is seen
-  // here whatever the bus does with it: until a clear works again this process reads the book past
-  // the cache (other processes sharing the cache see the change when the entry's TTL ends).
+  // `invalidateType` never throws (a failing or slow store is logged, counted and retried in the
+  // background), but until a clear works the cache may still hold the book from before the change.
+  // So a failure seen here makes this process read the book past the cache until it has cleared
+  // the cache itself (other processes sharing the cache see the change when the entry's TTL ends).
   const bookNamespace = queryBus.namespaceOf(GetOrderBookQuery);
   let bookCacheSuspect = false;
-  const clearBookCache = async (): Promise<boolean> => {
+  const invalidateBook = async () => {
+    const failuresBefore = queryBus.cacheStats().invalidationFailures;
+    await queryBus.invalidateType(GetOrderBookQuery);
+    if (queryBus.cacheStats().invalidationFailures > failuresBefore) bookCacheSuspect = true;
+  };
+  /** Whether the cache can be trusted for the order book again (a clear of its own worked). */
+  const bookCacheUsable = async (): Promise<boolean> => {
+    if (!bookCacheSuspect) return true;
     try {
+      // Directly on the store: the bus would log and schedule retries for every page poll.
       await adapters.cache.clear(bookNamespace);
       bookCacheSuspect = false;
       return true;
-    } catch (error) {
-      bookCacheSuspect = true;
-      stats.cacheInvalidationFailures += 1;
-      cqrs.logger.warn('Order book cache could not be cleared; reading the book uncached', {
-        error: error instanceof Error ? error.message : String(error),
-      });
+    } catch {
       return false;
     }
-  };
-  const invalidateBook = async () => {
-    await clearBookCache();
   };
   const bookChanges: MessageClass<DomainEvent>[] = [
     OrderAddedToBook,
@@ -324,7 +321,7 @@ export async function createExchangeApp(
       return engine.execute((exchange) => exchange.acceptOrder(accountId, claim, answer, { correlationId }));
     },
     async orderBook(query) {
-      if (bookCacheSuspect && !(await clearBookCache())) return queryBus.ask(query);
+      if (!(await bookCacheUsable())) return queryBus.ask(query);
       return queryBus.askCached(query, { ttl: config.orderBookTtl });
     },
     async seed() {

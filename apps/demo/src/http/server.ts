@@ -207,6 +207,8 @@ export async function buildServer(app: ExchangeApp, options: ServerOptions = {})
     cache: app.config.domain.cacheDriver,
     eventStore: app.config.domain.eventStore,
     stats: app.stats,
+    cacheStats: queryBus.cacheStats(),
+    afterCommit: app.cqrs.afterCommitStats(),
   }));
 
   const placeOrder = async (request: FastifyRequest, reply: FastifyReply, async: boolean) => {
