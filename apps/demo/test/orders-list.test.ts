@@ -68,7 +68,7 @@ describe('GET /orders', () => {
   it('answers 401 without identity and 422 for a bad limit or cursor; the max limit is 100', async () => {
     expect((await list('', {})).statusCode).toBe(401);
     expect((await list('', { authorization: 'Bearer nope' })).statusCode).toBe(401);
-    for (const bad of ['0', '101', '2.5', 'ten', '-1']) {
+    for (const bad of ['0', '101', '2.5', 'ten', '-1', '1e1', '0x10']) {
       const response = await list(`?limit=${bad}`);
       expect(response.statusCode, bad).toBe(422);
       expect(response.json().fields).toEqual({ limit: ['must be an integer from 1 to 100'] });

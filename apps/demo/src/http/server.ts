@@ -281,7 +281,9 @@ export async function buildServer(app: ExchangeApp, options: ServerOptions = {})
     const limitText = text(request.query.limit);
     const cursorText = text(request.query.cursor);
     const before = cursorText === '' ? null : (decodeOrderCursor(cursorText) ?? Number.NaN);
-    const query = new ListOrdersQuery(accountId, limitText === '' ? 20 : Number(limitText), before);
+    // Digits only: Number() would also take "1e2" or " 7".
+    const limit = limitText === '' ? 20 : /^\d{1,4}$/.test(limitText) ? Number(limitText) : Number.NaN;
+    const query = new ListOrdersQuery(accountId, limit, before);
     query.validate();
     return queryBus.ask(query);
   });
