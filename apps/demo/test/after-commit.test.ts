@@ -1,4 +1,4 @@
-import type { CacheStore } from '@finaegis/core';
+import type { CacheStore, SendOptions, Transport, TransportMessage } from '@finaegis/core';
 import {
   MemoryCacheStore,
   MemoryEventStore,
@@ -29,6 +29,37 @@ class InvalidationFailingCache implements CacheStore {
   async clear(): Promise<void> {
     this.invalidations += 1;
     throw new Error('cache unavailable (clear)');
+  }
+  close() {
+    return this.#inner.close();
+  }
+}
+
+/** The memory transport, except that the next `failures` sends fail (a broker that blinked). */
+class BlinkingTransport implements Transport {
+  readonly #inner = new MemoryTransport();
+  readonly name = 'blinking';
+  readonly features = this.#inner.features;
+  failures = 0;
+
+  async send(channel: string, message: TransportMessage, options?: SendOptions): Promise<void> {
+    if (this.failures > 0) {
+      this.failures -= 1;
+      throw new Error('broker unavailable');
+    }
+    return this.#inner.send(channel, message, options);
+  }
+  consume(...args: Parameters<Transport['consume']>) {
+    return this.#inner.consume(...args);
+  }
+  deadLetters(...args: Parameters<Transport['deadLetters']>) {
+    return this.#inner.deadLetters(...args);
+  }
+  redrive(...args: Parameters<Transport['redrive']>) {
+    return this.#inner.redrive(...args);
+  }
+  depth(...args: Parameters<Transport['depth']>) {
+    return this.#inner.depth(...args);
   }
   close() {
     return this.#inner.close();
@@ -139,5 +170,40 @@ describe('a change that was stored is answered as a success', () => {
     // The worker acknowledged the message: the failure is counted once, not retried into a loop.
     await eventually(async () => (h.app.stats.afterCommitFailures === 2 ? true : undefined));
     expect((await h.server.inject({ url: '/health' })).json().stats.afterCommitFailures).toBe(2);
+  });
+
+  it('answers 202 when the send after storing an Idempotency-Key fails; a retry with the key sends it', async () => {
+    const transport = new BlinkingTransport();
+    h = await startHarness(
+      {},
+      {
+        transport,
+        cache: new MemoryCacheStore(),
+        eventStore: new MemoryEventStore(),
+        transactionManager: new MemoryTransactionManager(),
+      },
+    );
+    const request = () =>
+      h.server.inject({
+        method: 'POST',
+        url: '/orders?async=1',
+        headers: { ...alice, 'idempotency-key': 'blink-1' },
+        payload: { pair: 'ETH/USD', side: 'buy', type: 'limit', amount: '1', price: '1500' },
+      });
+    transport.failures = 1;
+    const first = await request();
+    expect(first.statusCode).toBe(202);
+    expect(h.app.stats.afterCommitFailures).toBe(1);
+    const { orderId } = first.json();
+    expect((await h.server.inject({ url: `/orders/${orderId}`, headers: alice })).statusCode).toBe(404);
+
+    const retry = await request();
+    expect(retry.statusCode).toBe(202);
+    expect(retry.body).toBe(first.body);
+    const order = await eventually(async () => {
+      const r = await h.server.inject({ url: `/orders/${orderId}`, headers: alice });
+      return r.statusCode === 200 ? r.json<OrderView>() : undefined;
+    });
+    expect(order).toMatchObject({ orderId, status: 'open' });
   });
 });
