@@ -94,7 +94,7 @@ export class Exchange extends AggregateRoot {
   readonly #orders = new Map<string, OrderState>();
   /** Each account's orders in arrival order (oldest first). */
   readonly #accountOrders = new Map<string, OrderState[]>();
-  /** By account id and key (see `#idempotencyId`). */
+  /** Idempotency-Keys used, by account id and key (see `idempotencyId`). */
   readonly #idempotency = new Map<string, IdempotencyRecord>();
   readonly #books = new Map<string, Book>();
   readonly #accounts = new Map<string, Map<string, Holding>>();
