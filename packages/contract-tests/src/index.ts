@@ -5,6 +5,12 @@ export {
   cacheStoreContract,
 } from './cache-store-contract';
 export {
+  type CheckpointStoreContractGroup,
+  type CheckpointStoreContractGroupName,
+  type CheckpointStoreHarness,
+  checkpointStoreContract,
+} from './checkpoint-store-contract';
+export {
   EVENT_STORE_CONTRACT_GROUPS,
   type EventStoreContractAssertion,
   type EventStoreContractGroup,
@@ -14,6 +20,14 @@ export {
   eventStoreContract,
 } from './event-store-contract';
 export { type ContractAssertion, type ContractRunner, waitFor } from './runner';
+export {
+  type TransactionManagerContractGroup,
+  type TransactionManagerContractGroupName,
+  type TransactionManagerFeatures,
+  type TransactionManagerHarness,
+  type TransactionProbe,
+  transactionManagerContract,
+} from './transaction-manager-contract';
 export {
   type TransportContractGroup,
   type TransportContractGroupName,

@@ -3,7 +3,10 @@ import { resolve } from 'node:path';
 import {
   type ContractRunner,
   cacheStoreContract,
+  checkpointStoreContract,
+  type TransactionManagerHarness,
   type TransportHarness,
+  transactionManagerContract,
   transportContract,
 } from '@finaegis/contract-tests';
 import type { TransportFeatures } from '@finaegis/core';
@@ -143,12 +146,122 @@ describe('cacheStoreContract registration', () => {
   });
 });
 
+function transactionHarness(features: TransactionManagerHarness['features']): TransactionManagerHarness {
+  const unused = async () => Promise.reject(new Error('unused: the recorder never runs a test'));
+  return {
+    name: 'fake',
+    features,
+    create: unused,
+    probe: { write: unused, read: unused, readIn: unused },
+  };
+}
+
+describe('transactionManagerContract registration', () => {
+  test('groups run alone or together', () => {
+    vi.spyOn(console, 'info').mockImplementation(() => {});
+    const harness = transactionHarness({ savepoint: true, outbox: true });
+    const whole = recorder();
+    transactionManagerContract(whole.runner, harness);
+    let sum = 0;
+    for (const group of [
+      'features',
+      'basics',
+      'timeouts',
+      'isolation',
+      'savepoints',
+      'outbox',
+      'ending',
+    ] as const) {
+      const alone = recorder();
+      transactionManagerContract[group](alone.runner, harness);
+      expect(alone.names.length).toBeGreaterThan(0);
+      sum += alone.names.length;
+    }
+    expect(whole.names).toHaveLength(sum);
+    expect(whole.names.every((name) => name.startsWith('fake transaction manager contract > '))).toBe(true);
+  });
+
+  test('the tests of savepoint and outbox, declared off, are not registered, and the suite says so', () => {
+    const info = vi.spyOn(console, 'info').mockImplementation(() => {});
+    const all = recorder();
+    transactionManagerContract(all.runner, transactionHarness({ savepoint: true, outbox: true }));
+    const none = recorder();
+    transactionManagerContract(none.runner, transactionHarness({ savepoint: false, outbox: false }));
+    const missing = all.names.filter((name) => !none.names.includes(name));
+    expect(missing.filter((name) => name.includes(' > savepoints > ')).length).toBeGreaterThanOrEqual(6);
+    expect(missing.filter((name) => name.includes(' > outbox > ')).length).toBe(3);
+    expect(
+      none.names.some((name) => name.includes(' > savepoints > ') || name.includes(' > outbox > ')),
+    ).toBe(false);
+    const printed = info.mock.calls.map((call) => String(call[0]));
+    expect(printed).toContain(
+      '[@finaegis/contract-tests] fake transaction manager: features declared off: savepoint, outbox',
+    );
+  });
+
+  test('a harness declaring outbox without sent() fails the outbox tests with a message saying so', async () => {
+    vi.spyOn(console, 'info').mockImplementation(() => {});
+    const bodies: Array<() => Promise<void>> = [];
+    const runner: ContractRunner = {
+      describe: (_name, body) => body(),
+      test: (_name, body) => void bodies.push(body),
+      expect,
+    };
+    const harness = transactionHarness({ savepoint: false, outbox: true });
+    const closed: string[] = [];
+    transactionManagerContract.outbox(runner, {
+      ...harness,
+      create: async () => ({
+        name: 'fake',
+        run: (work) =>
+          work({
+            id: 'tx-1',
+            signal: new AbortController().signal,
+            client: undefined,
+            enqueue: async () => {},
+          }),
+        close: async () => void closed.push('closed'),
+      }),
+    });
+    expect(bodies.length).toBeGreaterThan(0);
+    await expect(bodies[0]!()).rejects.toThrow('the fake harness needs sent() for this test');
+    expect(closed).toEqual(['closed']);
+  });
+});
+
+describe('checkpointStoreContract registration', () => {
+  test('the transactions group is registered only with a transaction manager', () => {
+    const unused = async () => Promise.reject(new Error('unused'));
+    const without = recorder();
+    checkpointStoreContract(without.runner, { name: 'x', create: unused });
+    const withManager = recorder();
+    checkpointStoreContract(withManager.runner, {
+      name: 'x',
+      create: unused,
+      transactions: { create: unused, savepoint: true },
+    });
+    const added = withManager.names.filter((name) => !without.names.includes(name));
+    expect(added.every((name) => name.startsWith('x checkpoint store contract > in a transaction > '))).toBe(
+      true,
+    );
+    expect(added).toHaveLength(3);
+    expect(without.names.length).toBeGreaterThanOrEqual(6);
+  });
+});
+
 describe('README', () => {
   test('shows the example test file as it is', () => {
     const dir = resolve(import.meta.dirname, '..');
     const readme = readFileSync(resolve(dir, 'README.md'), 'utf8');
     const example = readFileSync(resolve(dir, 'test/readme-example.test.ts'), 'utf8');
     expect(readme).toContain(`\`\`\`ts\n${example}\`\`\``);
+  });
+
+  test("shows @finaegis/postgres's transaction manager harness, with its probe, as it is", () => {
+    const dir = resolve(import.meta.dirname, '..');
+    const readme = readFileSync(resolve(dir, 'README.md'), 'utf8');
+    const harnessFile = readFileSync(resolve(dir, '../postgres/test/contract.test.ts'), 'utf8');
+    expect(readme).toContain(`\`\`\`ts\n${harnessFile}\`\`\``);
   });
 
   test("shows @finaegis/memory's transport harness as it is", () => {

@@ -44,7 +44,8 @@ interface StagedSnapshot {
  *
  * Inside a transaction of a `MemoryTransactionManager` appends and snapshots are staged: that
  * transaction reads them back, others do not until it commits, and the manager writes them all at
- * once at commit after checking the expected versions again (see the README). Positions and
+ * once at commit after checking the expected versions again (see the README). A savepoint that
+ * fails takes back exactly what it staged. Positions and
  * versions read inside the transaction are provisional until then. In any other transaction, or
  * none, writes go straight in.
  *
@@ -76,7 +77,9 @@ export class MemoryEventStore implements EventStore {
     const staging = currentStaging();
     if (staging !== undefined) {
       const staged = staging.writable(this.#participant, newStagedWrites, 'append');
-      return this.#stage(staged, streamId, copies, expected);
+      const result = this.#stage(staged, streamId, copies, expected);
+      staging.undoable(() => unstage(staged, streamId, copies));
+      return result;
     }
 
     const stream = this.#streams.get(streamId);
@@ -145,10 +148,12 @@ export class MemoryEventStore implements EventStore {
       return;
     }
     const staged = staging.writable(this.#participant, newStagedWrites, 'saveSnapshot');
+    const replaced = staged.snapshots.get(frozen.streamId);
     staged.snapshots.set(frozen.streamId, {
       snapshot: frozen,
       committedVersion: this.#streams.get(frozen.streamId)?.length ?? 0,
     });
+    staging.undoable(() => restoreEntry(staged.snapshots, frozen.streamId, replaced));
   }
 
   async loadSnapshot(streamId: string): Promise<Snapshot | undefined> {
@@ -313,9 +318,14 @@ export class MemoryCheckpointStore implements CheckpointStore {
     checkProjection(projection);
     checkCount(position, 'position', 0);
     const staging = currentStaging();
-    if (staging === undefined) this.#positions.set(projection, position);
-    else
-      staging.writable(this.#participant, () => new Map<string, number>(), 'save').set(projection, position);
+    if (staging === undefined) {
+      this.#positions.set(projection, position);
+      return;
+    }
+    const staged = staging.writable(this.#participant, () => new Map<string, number>(), 'save');
+    const replaced = staged.get(projection);
+    staged.set(projection, position);
+    staging.undoable(() => restoreEntry(staged, projection, replaced));
   }
 }
 
@@ -329,6 +339,29 @@ export function createMemoryCheckpointStore(): MemoryCheckpointStore {
 
 function newStagedWrites(): StagedWrites {
   return { appends: [], counts: new Map(), eventIds: new Map(), total: 0, snapshots: new Map() };
+}
+
+/**
+ * Takes back the last staged append (`#stage` pushed it), for a failed savepoint. Undo runs
+ * newest first, so it is the last entry.
+ */
+function unstage(staged: StagedWrites, streamId: string, events: readonly NewEvent[]): void {
+  staged.appends.pop();
+  if (events.length === 0) return;
+  const count = (staged.counts.get(streamId) ?? 0) - events.length;
+  // Removed rather than kept at 0: reads take `counts.has` to mean "this stream has staged events".
+  if (count > 0) staged.counts.set(streamId, count);
+  else staged.counts.delete(streamId);
+  const ids = staged.eventIds.get(streamId);
+  for (const event of events) ids?.delete(event.eventId);
+  if (ids?.size === 0) staged.eventIds.delete(streamId);
+  staged.total -= events.length;
+}
+
+/** Puts back the entry a staged write replaced (or removes it when there was none). */
+function restoreEntry<V>(map: Map<string, V>, key: string, replaced: V | undefined): void {
+  if (replaced === undefined) map.delete(key);
+  else map.set(key, replaced);
 }
 
 function lastPositionOf(stream: readonly StoredEvent[] | undefined): number {

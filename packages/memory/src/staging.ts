@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { currentTransaction, type TransactionContext, UnitOfWorkError } from '@finaegis/core';
 
 /**
@@ -14,43 +15,105 @@ export interface StagingParticipant<S> {
   prepareCommit(staged: S): () => void;
 }
 
-type StagingState = 'open' | 'committed' | 'rolled back';
+type StagingState = 'open' | 'committed' | 'rolled back' | 'released';
 
-/** The writes one memory transaction holds, per store, in the order they were made. */
+/**
+ * What one memory transaction holds, shared by its outer context and the contexts of its
+ * savepoints: a savepoint writes into the same staged state (so its reads see everything written
+ * before it, and a resolved savepoint needs no merge), and undoes its own writes when it fails.
+ */
+class StagedTransaction {
+  // A Map keeps insertion order: stores are committed in the order they were first written.
+  readonly parts = new Map<StagingParticipant<never>, unknown>();
+  /**
+   * How to take back each write made while a savepoint was open, oldest first. Writes only ever
+   * undo in reverse order, so each entry may assume every later write is already undone.
+   */
+  readonly undo: (() => void)[] = [];
+  openSavepoints = 0;
+}
+
+/**
+ * The writes one memory transaction, or one savepoint of it, can stage. Stores write through the
+ * `Staging` of the context they run in; every `Staging` of a transaction reaches the same writes.
+ */
 export class Staging {
   readonly #tx: TransactionContext;
-  // A Map keeps insertion order: stores are committed in the order they were first written.
-  readonly #parts = new Map<StagingParticipant<never>, unknown>();
+  readonly #shared: StagedTransaction;
+  readonly #parent: Staging | undefined;
+  /** Where the writes of this savepoint start in the undo log. */
+  readonly #mark: number;
   #state: StagingState = 'open';
+  // Sibling savepoints of this context queue here: one undo log cannot take back interleaved work.
+  #lastSavepoint: Promise<void> = Promise.resolve();
 
-  constructor(tx: TransactionContext) {
+  constructor(tx: TransactionContext, parent?: Staging) {
     this.#tx = tx;
+    this.#parent = parent;
+    this.#shared = parent === undefined ? new StagedTransaction() : parent.#shared;
+    this.#mark = this.#shared.undo.length;
   }
 
   /**
    * The participant's staged writes in this transaction, made on first use.
-   * @throws UnitOfWorkError when the transaction has already committed or rolled back (work that
-   *   outlived its transaction, e.g. after a timeout, must not write behind its back).
+   * @throws UnitOfWorkError when the transaction (or this savepoint, or one around it) has already
+   *   ended (work that outlived its transaction, e.g. after a timeout, must not write behind its back).
    */
   writable<S>(participant: StagingParticipant<S>, create: () => S, what: string): S {
-    if (this.#state !== 'open') {
-      throw new UnitOfWorkError(
-        `[@finaegis/memory] ${what}: transaction ${this.#tx.id} is already ${this.#state} (work that outlived its transaction, e.g. after a timeout)`,
-      );
-    }
+    this.#assertOpen(what);
     const key = participant as StagingParticipant<never>;
-    let staged = this.#parts.get(key) as S | undefined;
+    let staged = this.#shared.parts.get(key) as S | undefined;
     if (staged === undefined) {
       staged = create();
-      this.#parts.set(key, staged);
+      this.#shared.parts.set(key, staged);
     }
     return staged;
   }
 
-  /** What the participant staged, for reads; nothing once the transaction is over. */
+  /**
+   * Records how to take back a write just made through `writable`, in case a savepoint around it
+   * fails. Outside savepoints there is nothing to take back one by one (a rollback drops all).
+   */
+  undoable(undo: () => void): void {
+    if (this.#shared.openSavepoints > 0) this.#shared.undo.push(undo);
+  }
+
+  /** What the participant staged, for reads; nothing once the transaction or savepoint is over. */
   readable<S>(participant: StagingParticipant<S>): S | undefined {
-    if (this.#state !== 'open') return undefined;
-    return this.#parts.get(participant as StagingParticipant<never>) as S | undefined;
+    if (this.#ended() !== undefined) return undefined;
+    return this.#shared.parts.get(participant as StagingParticipant<never>) as S | undefined;
+  }
+
+  /**
+   * Runs `work` as a savepoint of this context, with `child` as its context: its writes stay
+   * staged when it resolves and are taken back when it rejects. Siblings run one after the other.
+   * @throws UnitOfWorkError when this context has ended before the savepoint could start.
+   */
+  async savepoint<T>(child: TransactionContext, work: (tx: TransactionContext) => Promise<T>): Promise<T> {
+    const previous = this.#lastSavepoint;
+    let done!: () => void;
+    this.#lastSavepoint = new Promise<void>((resolve) => {
+      done = resolve;
+    });
+    await previous;
+    try {
+      this.#assertOpen('savepoint');
+      const nested = new Staging(child, this);
+      stagings.set(child, nested);
+      this.#shared.openSavepoints++;
+      let result: T;
+      try {
+        // A promise constructor, so that work throwing before it returns a promise is undone too.
+        result = await new Promise<T>((resolve) => resolve(memoryTransaction.run(child, () => work(child))));
+      } catch (error) {
+        nested.#end('rolled back');
+        throw error;
+      }
+      nested.#end('released');
+      return result;
+    } finally {
+      done();
+    }
   }
 
   /** Checks, then writes, everything staged. On a failed check nothing is written and it rolls back. */
@@ -58,7 +121,7 @@ export class Staging {
     if (this.#state !== 'open') return;
     try {
       const writes: (() => void)[] = [];
-      for (const [participant, staged] of this.#parts) {
+      for (const [participant, staged] of this.#shared.parts) {
         writes.push((participant as StagingParticipant<unknown>).prepareCommit(staged));
       }
       this.#state = 'committed';
@@ -67,20 +130,69 @@ export class Staging {
       this.rollback();
       throw error;
     }
-    this.#parts.clear();
+    this.#clear();
   }
 
   /** Drops everything staged. */
   rollback(): void {
     if (this.#state !== 'open') return;
     this.#state = 'rolled back';
-    this.#parts.clear();
+    this.#clear();
+  }
+
+  #clear(): void {
+    this.#shared.parts.clear();
+    this.#shared.undo.length = 0;
+  }
+
+  /** Ends a savepoint: a failed one takes back what was written since it started. */
+  #end(outcome: 'released' | 'rolled back'): void {
+    // The transaction may have ended meanwhile (a timeout); then there is nothing left to undo.
+    if (this.#parent === undefined || this.#parent.#ended() === undefined) {
+      const { undo } = this.#shared;
+      if (outcome === 'rolled back') {
+        while (undo.length > this.#mark) undo.pop()!();
+      }
+      this.#shared.openSavepoints--;
+      // With no savepoint open, no write can be taken back one by one any more.
+      if (this.#shared.openSavepoints === 0) undo.length = 0;
+    }
+    this.#state = outcome;
+  }
+
+  /** The first context from here outwards that has ended, and how. */
+  #ended(): { tx: TransactionContext; state: StagingState } | undefined {
+    for (let staging: Staging | undefined = this; staging !== undefined; staging = staging.#parent) {
+      if (staging.#state !== 'open') return { tx: staging.#tx, state: staging.#state };
+    }
+    return undefined;
+  }
+
+  #assertOpen(what: string): void {
+    const ended = this.#ended();
+    if (ended === undefined) return;
+    const kind = ended.tx === this.#rootTx() ? 'transaction' : 'savepoint';
+    throw new UnitOfWorkError(
+      `[@finaegis/memory] ${what}: ${kind} ${ended.tx.id} is already ${ended.state} (work that outlived its ${kind}, e.g. after a timeout)`,
+    );
+  }
+
+  #rootTx(): TransactionContext {
+    let staging: Staging = this;
+    while (staging.#parent !== undefined) staging = staging.#parent;
+    return staging.#tx;
   }
 }
 
-// Keyed by the context the memory manager made, so a store can tell its transactions from those
+// Keyed by the contexts the memory manager made, so a store can tell its transactions from those
 // of other managers (which it does not take part in) without a public field on the context.
 const stagings = new WeakMap<TransactionContext, Staging>();
+
+/**
+ * The memory transaction (or savepoint) whose work is running, set by the manager itself, so the
+ * stores join it also when `run` is called directly rather than through the buses.
+ */
+export const memoryTransaction: AsyncLocalStorage<TransactionContext> = new AsyncLocalStorage();
 
 /** @internal Opens the staging area of a new memory transaction. */
 export function openStaging(tx: TransactionContext): Staging {
@@ -89,8 +201,20 @@ export function openStaging(tx: TransactionContext): Staging {
   return staging;
 }
 
-/** The staging area of the memory transaction running in this async context, if there is one. */
+/** @internal The staging area of a context the memory manager made. */
+export function stagingOf(tx: TransactionContext): Staging | undefined {
+  return stagings.get(tx);
+}
+
+/**
+ * The staging area of the memory transaction running in this async context, if there is one: the
+ * buses' current transaction (a savepoint's context while one runs), else the one the manager is
+ * running its work in.
+ */
 export function currentStaging(): Staging | undefined {
   const tx = currentTransaction();
-  return tx === undefined ? undefined : stagings.get(tx);
+  const viaBuses = tx === undefined ? undefined : stagings.get(tx);
+  if (viaBuses !== undefined) return viaBuses;
+  const own = memoryTransaction.getStore();
+  return own === undefined ? undefined : stagings.get(own);
 }

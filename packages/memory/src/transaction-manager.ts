@@ -5,8 +5,9 @@ import {
   type TransactionManager,
   type TransactionOptions,
   TransactionTimeoutError,
+  UnitOfWorkError,
 } from '@finaegis/core';
-import { openStaging } from './staging';
+import { memoryTransaction, openStaging, stagingOf } from './staging';
 
 const ADAPTER = '@finaegis/memory';
 
@@ -14,10 +15,13 @@ const ADAPTER = '@finaegis/memory';
  * The in-process transaction manager: all or nothing for the memory stores, with a timeout.
  *
  * Appends, snapshots and checkpoints that a `MemoryEventStore` or `MemoryCheckpointStore` gets
- * inside `run` (through the buses' `currentTransaction()`) are staged in the transaction: the
- * work reads its own writes, nobody else sees them, and they are written at once when the work
- * resolves, after the expected versions have been checked again (a conflict rolls everything
- * back with `ConcurrencyError`). On failure or timeout they are dropped.
+ * inside `run` (called directly, or through the buses' `currentTransaction()`) are staged in the
+ * transaction: the work reads its own writes, nobody else sees them, and they are written at once
+ * when the work resolves, after the expected versions have been checked again (a conflict rolls
+ * everything back with `ConcurrencyError`). On failure or timeout they are dropped.
+ *
+ * `tx.savepoint(work)` nests: what the nested work stages is taken back when it rejects, and stays
+ * in the transaction when it resolves. Savepoints nest to any depth; siblings run one at a time.
  *
  * It has no outbox (`tx.enqueue` is absent), so the buses hold the async messages and events sent
  * inside `run` and send them after commit. Other writes the work makes are not undone.
@@ -37,7 +41,7 @@ export class MemoryTransactionManager implements TransactionManager {
       );
     }
     const controller = new AbortController();
-    const tx: TransactionContext = { id: newId(), signal: controller.signal, client: undefined };
+    const tx = this.#context(controller.signal);
     const staging = openStaging(tx);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -49,7 +53,7 @@ export class MemoryTransactionManager implements TransactionManager {
         reject(error);
       }, timeoutMs);
     });
-    const running = Promise.resolve().then(() => work(tx));
+    const running = Promise.resolve().then(() => memoryTransaction.run(tx, () => work(tx)));
     // The work may still settle after a timeout; its late failure must not surface as unhandled.
     running.catch(() => {});
     try {
@@ -64,6 +68,27 @@ export class MemoryTransactionManager implements TransactionManager {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** A context of this manager: the outer transaction's, or a savepoint's (same signal). */
+  #context(signal: AbortSignal): TransactionContext {
+    const tx: TransactionContext = {
+      id: newId(),
+      signal,
+      client: undefined,
+      savepoint: <T>(work: (nested: TransactionContext) => Promise<T>): Promise<T> =>
+        this.#savepoint(tx, work),
+    };
+    return tx;
+  }
+
+  async #savepoint<T>(tx: TransactionContext, work: (nested: TransactionContext) => Promise<T>): Promise<T> {
+    if (typeof work !== 'function') throw new InvalidArgumentError(ADAPTER, 'work', 'must be a function');
+    const staging = stagingOf(tx);
+    // Every context this manager hands out has its staging; this guards a context copied by hand.
+    if (staging === undefined)
+      throw new UnitOfWorkError(`[${ADAPTER}] savepoint: unknown transaction ${tx.id}`);
+    return staging.savepoint(this.#context(tx.signal), work);
   }
 
   /** Nothing to release; present for the port. */

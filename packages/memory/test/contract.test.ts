@@ -1,6 +1,19 @@
-import { cacheStoreContract, transportContract } from '@finaegis/contract-tests';
+import { AsyncResource } from 'node:async_hooks';
+import {
+  cacheStoreContract,
+  checkpointStoreContract,
+  type TransactionProbe,
+  transactionManagerContract,
+  transportContract,
+} from '@finaegis/contract-tests';
 import { afterAll, describe, expect, test } from 'vitest';
-import { MemoryBroker, MemoryCacheStore, MemoryTransport } from '../src/index';
+import {
+  MemoryBroker,
+  MemoryCacheStore,
+  MemoryCheckpointStore,
+  MemoryTransactionManager,
+  MemoryTransport,
+} from '../src/index';
 
 // One broker for the file: transports made by the harness behave like processes on one broker
 // (every test uses its own channel).
@@ -22,4 +35,34 @@ transportContract(
 cacheStoreContract(
   { describe, test, expect },
   { name: 'memory', create: async () => new MemoryCacheStore() },
+);
+
+// The memory stores find the transaction in async context, so the probe writes and reads in the
+// context the suite calls it from; `read` is bound to this module's context, outside every
+// transaction, to see only what was committed.
+const checkpoints = new MemoryCheckpointStore();
+const probe: TransactionProbe = {
+  write: (_tx, key, value) => checkpoints.save(key, value),
+  read: AsyncResource.bind((key: string) => checkpoints.load(key)),
+  readIn: (_tx, key) => checkpoints.load(key),
+};
+
+transactionManagerContract(
+  { describe, test, expect },
+  {
+    name: 'memory',
+    features: { savepoint: true, outbox: false },
+    create: async () => new MemoryTransactionManager(),
+    probe,
+  },
+);
+
+checkpointStoreContract(
+  { describe, test, expect },
+  {
+    name: 'memory',
+    // One store for every test, as one backend shared by processes (projection names are unique).
+    create: async () => checkpoints,
+    transactions: { create: async () => new MemoryTransactionManager(), savepoint: true },
+  },
 );

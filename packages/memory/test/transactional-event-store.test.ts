@@ -18,10 +18,16 @@ import {
   type TransactionContext,
   type TransactionManager,
   TransactionTimeoutError,
+  type Transport,
   UnitOfWorkError,
 } from '@finaegis/core';
 import { afterEach, describe, expect, test, vi } from 'vitest';
-import { MemoryCheckpointStore, MemoryEventStore, MemoryTransactionManager } from '../src/index';
+import {
+  MemoryCheckpointStore,
+  MemoryEventStore,
+  MemoryTransactionManager,
+  MemoryTransport,
+} from '../src/index';
 
 /** Decimal strings in, integer cents inside: money is never a float. */
 function cents(amount: string): bigint {
@@ -76,6 +82,14 @@ class Deposit extends Command<number> {
   }
 }
 
+/** An async command, sent through the transport after commit. */
+class Notify extends Command<void> {
+  static readonly messageType = 'bank.Notify';
+  constructor(readonly note: string) {
+    super();
+  }
+}
+
 interface Bank {
   readonly app: Cqrs;
   readonly store: MemoryEventStore;
@@ -90,10 +104,13 @@ afterEach(async () => {
   await Promise.all(apps.splice(0).map((app) => app.close()));
 });
 
-function bank(options: { transactionManager?: TransactionManager; snapshots?: boolean } = {}): Bank {
+function bank(
+  options: { transactionManager?: TransactionManager; snapshots?: boolean; transport?: Transport } = {},
+): Bank {
   const app = createCqrs({
     transactionManager: options.transactionManager ?? new MemoryTransactionManager(),
     logger: silentLogger,
+    ...(options.transport === undefined ? {} : { transport: options.transport }),
   });
   apps.push(app);
   const store = new MemoryEventStore();
@@ -465,5 +482,42 @@ describe('MemoryEventStore in a MemoryTransactionManager transaction (through cr
     expect(seenInside).toEqual([1]);
     expect(await store.headPosition()).toBe(2);
     expect(published).toEqual([]);
+  });
+});
+
+describe('a nested transaction through createCqrs on the memory adapters', () => {
+  test('a nested dispatchTransaction that fails is undone alone; the caller catches and the outer commits', async () => {
+    const transport = new MemoryTransport();
+    const { app, store, published } = bank({ transport });
+    const notes: string[] = [];
+    await transport.consume('commands', async (m) => void notes.push(JSON.parse(m.body).payload.note), {
+      group: 'test',
+    });
+    const notify = (note: string) => async () => void (await app.commandBus.dispatchAsync(new Notify(note)));
+    let nestedError: unknown;
+    await app.commandBus.transaction(async () => {
+      await app.commandBus.dispatch(new Deposit('outer', '1.00', notify('outer-before')));
+      nestedError = await app.commandBus
+        .dispatchTransaction([
+          new Deposit('inner', '2.00', notify('inner')),
+          new Deposit('outer', '4.00', failWith('the nested batch fails after appending and sending')),
+        ])
+        .catch((e: unknown) => e);
+      // The nested batch's append is gone already, inside the outer transaction.
+      expect(await store.streamVersion('bank.Account-inner')).toBe(0);
+      expect(await store.streamVersion('bank.Account-outer')).toBe(1);
+      await app.commandBus.dispatch(new Deposit('outer', '3.00', notify('outer-after')));
+    });
+    expect(nestedError).toBeInstanceOf(CommandExecutionError);
+    expect(await store.streamVersion('bank.Account-inner')).toBe(0);
+    expect((await store.readStream('bank.Account-outer')).map((e) => e.data)).toEqual([
+      { amount: '1.00' },
+      { amount: '3.00' },
+    ]);
+    expect(published).toEqual(['outer:1.00', 'outer:3.00']);
+    await vi.waitFor(() => expect(notes).toHaveLength(2));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(notes).toEqual(['outer-before', 'outer-after']);
+    await transport.close();
   });
 });

@@ -48,6 +48,12 @@ export function resolveConnection(options: PostgresConnectionOptions = {}): Reso
 export interface PostgresTransaction extends TransactionContext {
   readonly client: pg.PoolClient;
   readonly schema: string;
+  /**
+   * `SAVEPOINT` … `RELEASE SAVEPOINT` on the same client, `ROLLBACK TO SAVEPOINT` when `work`
+   * rejects (see `TransactionContext.savepoint`). The nested context is the one repositories of
+   * this package find in async context while `work` runs.
+   */
+  savepoint<T>(work: (tx: PostgresTransaction) => Promise<T>): Promise<T>;
 }
 
 // Shared through a global symbol so that the ESM and CJS builds (or two copies of the package)

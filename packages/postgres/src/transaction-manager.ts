@@ -9,6 +9,7 @@ import {
   type TransactionOptions,
   TransactionTimeoutError,
   type TransportMessage,
+  UnitOfWorkError,
 } from '@finaegis/core';
 import type pg from 'pg';
 import {
@@ -35,6 +36,8 @@ export function outboxChannel(schema: string): string {
 // SQLSTATEs that mean "the database ended this transaction because it ran out of time".
 const QUERY_CANCELED = '57014';
 const IDLE_IN_TRANSACTION_TIMEOUT = '57P05';
+// "current transaction is aborted, commands ignored until end of transaction block"
+const IN_FAILED_TRANSACTION = '25P02';
 
 function sqlState(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
@@ -62,6 +65,12 @@ type Outcome<T> = { kind: 'resolved'; value: T } | { kind: 'rejected'; error: un
  * (`SET LOCAL statement_timeout` and `idle_in_transaction_session_timeout`) and by a timer that
  * cancels the running statement with `pg_cancel_backend`; either way the transaction is rolled
  * back and `run` rejects with `TransactionTimeoutError`.
+ *
+ * `tx.savepoint(work)` nests on the same client with `SAVEPOINT` / `RELEASE SAVEPOINT`, and
+ * `ROLLBACK TO SAVEPOINT` when `work` rejects: its SQL, event store appends, checkpoints and outbox
+ * rows (`enqueue` of the nested context writes on the same client) are undone, the outer
+ * transaction goes on. A timeout inside a savepoint still ends the whole transaction with
+ * `TransactionTimeoutError`, even when the work catches the nested error and resolves.
  */
 export class PostgresTransactionManager implements TransactionManager {
   readonly name = 'postgres';
@@ -112,39 +121,18 @@ export class PostgresTransactionManager implements TransactionManager {
     }
 
     const controller = new AbortController();
-    let enqueued = false;
-    let ended = false;
-    const tx: PostgresTransaction = {
-      id: newId(),
-      signal: controller.signal,
+    const state: TransactionState = {
       client,
       schema,
-      enqueue: async (channel: string, message: TransportMessage, sendOptions?: SendOptions) => {
-        if (ended) throw new Error('[@finaegis/postgres] enqueue after the transaction ended');
-        // Refused here, inside the caller's transaction, rather than found by the relay later.
-        checkChannelName('@finaegis/postgres', 'channel', channel);
-        checkSendOptions('@finaegis/postgres', sendOptions);
-        const checked = checkTransportMessage('@finaegis/postgres', message);
-        const stored: Record<string, unknown> = {};
-        if (sendOptions?.delayMs !== undefined) stored.delayMs = sendOptions.delayMs;
-        if (sendOptions?.priority !== undefined) stored.priority = sendOptions.priority;
-        if (sendOptions?.dedupeId !== undefined) stored.dedupeId = sendOptions.dedupeId;
-        await client.query(
-          `INSERT INTO ${q}.outbox (channel, message_id, type, body, headers, key, options)
-           VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7::jsonb)`,
-          [
-            channel,
-            checked.id,
-            checked.type,
-            checked.body,
-            JSON.stringify(checked.headers),
-            sendOptions?.key ?? checked.key ?? null,
-            JSON.stringify(stored),
-          ],
-        );
-        enqueued = true;
-      },
+      q,
+      signal: controller.signal,
+      ended: false,
+      enqueued: false,
+      doomed: undefined,
+      timeoutMs: ms,
+      savepoints: 0,
     };
+    const { tx } = context(state);
 
     let timer: NodeJS.Timeout | undefined;
     let cancelled: Promise<unknown> = Promise.resolve();
@@ -164,28 +152,44 @@ export class PostgresTransactionManager implements TransactionManager {
     const outcome = await Promise.race([settled, timedOut]);
     clearTimeout(timer);
 
-    if (outcome.kind === 'resolved') {
+    if (outcome.kind === 'resolved' && state.doomed === undefined) {
+      let tag: string;
       try {
-        if (enqueued && this.#notify)
+        if (state.enqueued && this.#notify)
           await client.query('SELECT pg_notify($1, $2)', [outboxChannel(schema), '']);
-        await client.query('COMMIT');
+        tag = (await client.query('COMMIT')).command;
       } catch (error) {
-        ended = true;
-        controller.abort(error);
+        state.ended = true;
+        const reason = isDatabaseTimeout(error)
+          ? new TransactionTimeoutError(ms, { cause: error })
+          : sqlState(error) === IN_FAILED_TRANSACTION
+            ? abortedByCaughtFailure(error)
+            : error;
+        controller.abort(reason);
         release(error ?? true);
-        if (isDatabaseTimeout(error)) throw new TransactionTimeoutError(ms, { cause: error });
-        throw error;
+        throw reason;
       }
-      ended = true;
+      state.ended = true;
       release();
+      // PostgreSQL answers COMMIT of a transaction that a failed statement aborted with ROLLBACK,
+      // not an error: resolving here would tell the caller that nothing-at-all was committed.
+      if (tag === 'ROLLBACK') {
+        const reason = abortedByCaughtFailure(undefined);
+        controller.abort(reason);
+        throw reason;
+      }
       return outcome.value;
     }
 
-    const timeout = outcome.kind === 'timeout' || isDatabaseTimeout(outcome.error);
-    const reason = timeout
-      ? new TransactionTimeoutError(ms, outcome.kind === 'rejected' ? { cause: outcome.error } : undefined)
-      : outcome.error;
-    ended = true;
+    let reason: unknown;
+    if (state.doomed !== undefined) reason = state.doomed;
+    else if (outcome.kind === 'timeout') reason = new TransactionTimeoutError(ms);
+    else if (outcome.kind === 'rejected')
+      reason = isDatabaseTimeout(outcome.error)
+        ? new TransactionTimeoutError(ms, { cause: outcome.error })
+        : outcome.error;
+    const timeout = reason instanceof TransactionTimeoutError;
+    state.ended = true;
     controller.abort(reason);
     if (timeout) {
       await cancelled;
@@ -210,4 +214,182 @@ export class PostgresTransactionManager implements TransactionManager {
     this.#closed = true;
     if (this.#conn.ownsPool) await this.#conn.pool.end();
   }
+}
+
+/** What the contexts of one transaction (the outer one and its savepoints) share. */
+interface TransactionState {
+  readonly client: pg.PoolClient;
+  readonly schema: string;
+  /** The schema, quoted for SQL text. */
+  readonly q: string;
+  readonly signal: AbortSignal;
+  readonly timeoutMs: number;
+  /** Set once COMMIT or ROLLBACK is under way: from then on nothing may use the client. */
+  ended: boolean;
+  /** Whether an outbox row was written, so relays are notified after commit. */
+  enqueued: boolean;
+  /**
+   * Why the transaction can no longer commit, when a savepoint found it out of time or could
+   * not undo its work: `run` then rolls back with this error, whatever the work does next.
+   */
+  doomed: unknown;
+  /** Savepoints opened so far, for unique names. */
+  savepoints: number;
+}
+
+/**
+ * A context of one transaction: the outer one, or a savepoint's (`closed` when its work settles).
+ * Functions, not methods, so that a destructured `enqueue` or `savepoint` still works.
+ */
+function context(state: TransactionState): { tx: PostgresTransaction; close(): void } {
+  let closed = false;
+  // Siblings queue here: database savepoints are a stack, interleaving them would undo the wrong work.
+  let lastSavepoint: Promise<void> = Promise.resolve();
+  const assertOpen = (what: string): void => {
+    if (state.ended || closed) {
+      throw new UnitOfWorkError(
+        `[@finaegis/postgres] ${what} after the ${state.ended ? 'transaction' : 'savepoint'} ended (work that outlived it, e.g. after a timeout)`,
+      );
+    }
+  };
+  const tx: PostgresTransaction = {
+    id: newId(),
+    signal: state.signal,
+    client: state.client,
+    schema: state.schema,
+    enqueue: async (channel: string, message: TransportMessage, sendOptions?: SendOptions) => {
+      assertOpen('enqueue');
+      // Refused here, inside the caller's transaction, rather than found by the relay later.
+      checkChannelName('@finaegis/postgres', 'channel', channel);
+      checkSendOptions('@finaegis/postgres', sendOptions);
+      const checked = checkTransportMessage('@finaegis/postgres', message);
+      const stored: Record<string, unknown> = {};
+      if (sendOptions?.delayMs !== undefined) stored.delayMs = sendOptions.delayMs;
+      if (sendOptions?.priority !== undefined) stored.priority = sendOptions.priority;
+      if (sendOptions?.dedupeId !== undefined) stored.dedupeId = sendOptions.dedupeId;
+      await state.client.query(
+        `INSERT INTO ${state.q}.outbox (channel, message_id, type, body, headers, key, options)
+         VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7::jsonb)`,
+        [
+          channel,
+          checked.id,
+          checked.type,
+          checked.body,
+          JSON.stringify(checked.headers),
+          sendOptions?.key ?? checked.key ?? null,
+          JSON.stringify(stored),
+        ],
+      );
+      state.enqueued = true;
+    },
+    savepoint: async <T>(work: (tx: PostgresTransaction) => Promise<T>): Promise<T> => {
+      if (typeof work !== 'function') throw new ConfigError('work', work, 'a function');
+      const previous = lastSavepoint;
+      let done!: () => void;
+      lastSavepoint = new Promise<void>((resolve) => {
+        done = resolve;
+      });
+      await previous;
+      try {
+        assertOpen('savepoint');
+        return await runSavepoint(state, work);
+      } finally {
+        done();
+      }
+    },
+  };
+  return {
+    tx,
+    close: () => {
+      closed = true;
+    },
+  };
+}
+
+async function runSavepoint<T>(
+  state: TransactionState,
+  work: (tx: PostgresTransaction) => Promise<T>,
+): Promise<T> {
+  const name = `s${++state.savepoints}`;
+  try {
+    await state.client.query(`SAVEPOINT ${name}`);
+  } catch (error) {
+    if (isDatabaseTimeout(error))
+      throw doom(state, new TransactionTimeoutError(state.timeoutMs, { cause: error }));
+    // An earlier statement of the outer work failed and was caught: nothing can run or commit now.
+    if (sqlState(error) === IN_FAILED_TRANSACTION) throw doom(state, abortedByCaughtFailure(error));
+    throw error;
+  }
+  const nested = context(state);
+  let result: T;
+  try {
+    // Through a promise constructor, so work that throws before returning a promise is undone too.
+    result = await new Promise<T>((resolve) =>
+      resolve(ambientTransaction.run(nested.tx, () => work(nested.tx))),
+    );
+  } catch (error) {
+    nested.close();
+    throw await undo(state, name, error);
+  }
+  nested.close();
+  if (state.ended) {
+    throw new UnitOfWorkError(
+      '[@finaegis/postgres] savepoint: the transaction ended (e.g. timed out) while the nested work ran; nothing of it is committed',
+    );
+  }
+  try {
+    await state.client.query(`RELEASE SAVEPOINT ${name}`);
+  } catch (error) {
+    // The nested work resolved although a statement in it failed (the work caught the error and
+    // the transaction stays aborted until the savepoint is rolled back), or time ran out.
+    throw await undo(
+      state,
+      name,
+      isDatabaseTimeout(error)
+        ? error
+        : new UnitOfWorkError(
+            `[@finaegis/postgres] savepoint: the nested work resolved, but a statement in it failed (${(error as Error).message}); its writes are rolled back`,
+            { cause: error },
+          ),
+    );
+  }
+  return result;
+}
+
+/** Takes back a failed savepoint and returns what the caller of `savepoint` should see. */
+async function undo(state: TransactionState, name: string, error: unknown): Promise<unknown> {
+  // The transaction is over (timed out): `run` has rolled back, the client is not ours any more.
+  if (state.ended) return error;
+  if (state.doomed !== undefined) return state.doomed;
+  // Out of time: the outer transaction cannot go on, so it fails as a whole, as a timeout.
+  if (isDatabaseTimeout(error)) {
+    return doom(state, new TransactionTimeoutError(state.timeoutMs, { cause: error }));
+  }
+  try {
+    await state.client.query(`ROLLBACK TO SAVEPOINT ${name}; RELEASE SAVEPOINT ${name}`);
+  } catch (undoError) {
+    return doom(
+      state,
+      isDatabaseTimeout(undoError)
+        ? new TransactionTimeoutError(state.timeoutMs, { cause: undoError })
+        : new UnitOfWorkError(
+            `[@finaegis/postgres] savepoint: the nested work failed and could not be rolled back (${(undoError as Error).message}); the whole transaction rolls back`,
+            { cause: error },
+          ),
+    );
+  }
+  return error;
+}
+
+function doom(state: TransactionState, reason: unknown): unknown {
+  state.doomed ??= reason;
+  return state.doomed;
+}
+
+/** The transaction was aborted by a statement whose error the work caught, so nothing committed. */
+function abortedByCaughtFailure(cause: unknown): UnitOfWorkError {
+  return new UnitOfWorkError(
+    '[@finaegis/postgres] the transaction was rolled back, not committed: a statement in it failed and the work went on (catch errors inside a savepoint, `tx.savepoint`, to go on after a failed statement)',
+    cause === undefined ? undefined : { cause },
+  );
 }

@@ -176,4 +176,44 @@ describe('dispatchTransaction on PostgreSQL', () => {
     await relay.stop();
     await app.close();
   });
+
+  test('a nested dispatchTransaction that fails is undone alone; the caller catches and the outer commits', async () => {
+    const { app, transport, store, relay } = setup();
+    const published: string[] = [];
+    app.eventBus.subscribe(AccountOpened, async (event) => void published.push(event.aggregateId));
+    const announce = async (id: string) => app.eventBus.publish(new AccountOpened({ aggregateId: id }, 0));
+    let nestedError: unknown;
+    await app.commandBus.transaction(async () => {
+      await app.commandBus.dispatch(new OpenAccount('outer-before', 1));
+      await announce('outer-before');
+      // OpenAccount appends to the event store and writes outbox rows (dispatchAsync, publishAsync).
+      nestedError = await app.commandBus
+        .dispatchTransaction([new OpenAccount('inner', 2), new Explode()])
+        .catch((e: unknown) => e);
+      await app.commandBus.dispatch(new OpenAccount('outer-after', 3));
+      await announce('outer-after');
+    });
+    expect((nestedError as Error).message).toMatch(/exploded/);
+    expect(await accounts()).toEqual(['outer-after', 'outer-before']);
+    expect(await store.streamVersion('account-inner')).toBe(0);
+    expect(await store.streamVersion('account-outer-before')).toBe(1);
+    expect(await store.streamVersion('account-outer-after')).toBe(1);
+    const { rows } = await db.pool.query<{ type: string; body: string }>(
+      `SELECT type, body FROM "${db.schema}".outbox ORDER BY id`,
+    );
+    expect(rows.map((row) => row.type)).toEqual([
+      'test.SendWelcome',
+      'test.AccountOpened',
+      'test.SendWelcome',
+      'test.AccountOpened',
+    ]);
+    expect(rows.some((row) => row.body.includes('inner'))).toBe(false);
+    expect(rows.filter((row) => row.body.includes('outer-before'))).toHaveLength(2);
+    expect(rows.filter((row) => row.body.includes('outer-after'))).toHaveLength(2);
+    expect(await relay.runOnce()).toBe(4);
+    expect(transport.sent.some((s) => s.message.body.includes('inner'))).toBe(false);
+    expect(published).toEqual(['outer-before', 'outer-after']);
+    await relay.stop();
+    await app.close();
+  });
 });

@@ -309,6 +309,20 @@ describe('outbox', () => {
     expect(transport.sent).toHaveLength(2);
   });
 
+  test('a message enqueued only inside a savepoint still wakes a listening relay after commit', async () => {
+    const transport = new RecordingTransport();
+    const r = relay(transport, { pollIntervalMs: 60_000 });
+    await r.start();
+    await manager().run(
+      async (tx) => {
+        await tx.savepoint((nested) => nested.enqueue!('events', message('in-savepoint')));
+      },
+      { timeoutMs: 10_000 },
+    );
+    await waitUntil(() => transport.sent.length === 1, 'the relay to send after NOTIFY');
+    expect(transport.sent[0]!.message.id).toBe('in-savepoint');
+  });
+
   test('a started relay without LISTEN polls', async () => {
     const transport = new RecordingTransport();
     const r = relay(transport, { pollIntervalMs: 20, listen: false });

@@ -1,5 +1,10 @@
-import { newId, TransactionTimeoutError } from '@finaegis/core';
-import { currentPostgresTransaction, PostgresTransactionManager } from '@finaegis/postgres';
+import { newId, TransactionTimeoutError, UnitOfWorkError } from '@finaegis/core';
+import {
+  currentPostgresTransaction,
+  PostgresCheckpointStore,
+  PostgresEventStore,
+  PostgresTransactionManager,
+} from '@finaegis/postgres';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { freshSchema } from './helpers';
 
@@ -24,6 +29,8 @@ async function noteExists(id: string): Promise<boolean> {
 const insertNote = (client: { query(text: string, values: unknown[]): Promise<unknown> }, id: string) =>
   client.query(`INSERT INTO "${db.schema}".notes (id) VALUES ($1)`, [id]);
 
+// Commit, rollback, timeout, isolation, savepoints and the outbox order are checked by the contract
+// suite (contract.test.ts); this file keeps what is particular to PostgreSQL.
 describe('PostgresTransactionManager', () => {
   test('commits on success, on one client, invisible to others until commit', async () => {
     const m = manager();
@@ -44,22 +51,6 @@ describe('PostgresTransactionManager', () => {
     expect(result).toBe(42);
     expect(await noteExists(id)).toBe(true);
     expect(currentPostgresTransaction()).toBeUndefined();
-  });
-
-  test('rolls back and rethrows when the work fails', async () => {
-    const m = manager();
-    const id = newId();
-    const failure = new Error('boom');
-    await expect(
-      m.run(
-        async (tx) => {
-          await insertNote(tx.client, id);
-          throw failure;
-        },
-        { timeoutMs: 5_000 },
-      ),
-    ).rejects.toBe(failure);
-    expect(await noteExists(id)).toBe(false);
   });
 
   test('a statement that outlives the timeout is cancelled, rolled back, TransactionTimeoutError', async () => {
@@ -86,34 +77,6 @@ describe('PostgresTransactionManager', () => {
       [`SELECT pg_sleep(30) -- ${id}`],
     );
     expect(Number(rows[0]!.n)).toBe(0);
-  });
-
-  test('work stuck outside a statement times out, and its later writes never land', async () => {
-    const m = manager();
-    const id = newId();
-    const late = newId();
-    let release!: () => void;
-    const stuck = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let lateWrite: Promise<unknown> | undefined;
-    const error = await m
-      .run(
-        async (tx) => {
-          await insertNote(tx.client, id);
-          await stuck;
-          lateWrite = insertNote(tx.client, late);
-          await lateWrite;
-        },
-        { timeoutMs: 300 },
-      )
-      .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(TransactionTimeoutError);
-    release();
-    await waitForSettled(() => lateWrite);
-    await expect(lateWrite!).rejects.toThrow();
-    expect(await noteExists(id)).toBe(false);
-    expect(await noteExists(late)).toBe(false);
   });
 
   test('the database itself holds the budget: statement and idle-in-transaction timeouts are set', async () => {
@@ -166,9 +129,159 @@ describe('PostgresTransactionManager', () => {
   test('rejects a bad timeout with a typed error', async () => {
     await expect(manager().run(async () => 1, { timeoutMs: 0 })).rejects.toThrow(/timeoutMs/);
   });
+
+  test('a work that catches a failed statement and resolves is reported, not taken for a commit', async () => {
+    const id = newId();
+    const error = await manager()
+      .run(
+        async (tx) => {
+          await insertNote(tx.client, id);
+          // A duplicate key aborts the transaction; PostgreSQL then answers COMMIT with ROLLBACK.
+          await insertNote(tx.client, id).catch(() => undefined);
+          return 'looks fine';
+        },
+        { timeoutMs: 5_000 },
+      )
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnitOfWorkError);
+    expect((error as Error).message).toMatch(/rolled back, not committed/);
+    expect(await noteExists(id)).toBe(false);
+  });
+
+  test('enqueue after the transaction ended is a typed error', async () => {
+    const tx = await manager().run(async (tx) => tx, { timeoutMs: 5_000 });
+    const message = { id: newId(), type: 'test.Late', body: '{}', headers: {} };
+    await expect(tx.enqueue!('late', message)).rejects.toBeInstanceOf(UnitOfWorkError);
+  });
 });
 
-async function waitForSettled(get: () => Promise<unknown> | undefined): Promise<void> {
-  for (let i = 0; i < 500 && get() === undefined; i++) await new Promise((r) => setTimeout(r, 10));
-  await get()?.catch(() => undefined);
-}
+describe('PostgresTransactionManager savepoints', () => {
+  test('repositories of the package find the nested context; a failed savepoint undoes their writes and its outbox rows', async () => {
+    const m = manager();
+    const store = new PostgresEventStore({ pool: db.pool, schema: db.schema });
+    const checkpoints = new PostgresCheckpointStore({ pool: db.pool, schema: db.schema });
+    const stream = `nested-${newId()}`;
+    const projection = `nested-${newId()}`;
+    const event = () => ({
+      eventId: newId(),
+      type: 'test.Happened',
+      data: {},
+      metadata: {},
+      occurredAt: Date.now(),
+    });
+    const outboxRows = async () =>
+      (
+        await db.pool.query(`SELECT message_id FROM "${db.schema}".outbox WHERE channel = $1`, [stream])
+      ).rows.map((row: { message_id: string }) => row.message_id);
+    await m.run(
+      async (tx) => {
+        await store.append(stream, [event()], { expectedVersion: 'no_stream' });
+        await tx.enqueue!(stream, { id: 'outer-before', type: 'test.M', body: '{}', headers: {} });
+        await tx
+          .savepoint(async (nested) => {
+            expect(currentPostgresTransaction()).toBe(nested);
+            expect(nested.client).toBe(tx.client);
+            await store.append(stream, [event(), event()], { expectedVersion: 1 });
+            await checkpoints.save(projection, 3);
+            await nested.enqueue!(stream, { id: 'nested', type: 'test.M', body: '{}', headers: {} });
+            expect(await store.streamVersion(stream)).toBe(3);
+            throw new Error('nested batch failed');
+          })
+          .catch(() => undefined);
+        expect(currentPostgresTransaction()).toBe(tx);
+        expect(await store.streamVersion(stream)).toBe(1);
+        await store.append(stream, [event()], { expectedVersion: 1 });
+        await tx.enqueue!(stream, { id: 'outer-after', type: 'test.M', body: '{}', headers: {} });
+      },
+      { timeoutMs: 5_000 },
+    );
+    expect((await store.readStream(stream)).map((e) => e.version)).toEqual([1, 2]);
+    expect(await checkpoints.load(projection)).toBe(0);
+    expect(await outboxRows()).toEqual(['outer-before', 'outer-after']);
+  });
+
+  test('a statement timeout inside a savepoint ends the outer transaction with TransactionTimeoutError, even when the work catches it', async () => {
+    const id = newId();
+    let nestedError: unknown;
+    const error = await manager()
+      .run(
+        async (tx) => {
+          await insertNote(tx.client, id);
+          nestedError = await tx
+            .savepoint(async (nested) => {
+              await nested.client.query('SET LOCAL statement_timeout = 50');
+              await nested.client.query('SELECT pg_sleep(5)');
+            })
+            .catch((e: unknown) => e);
+          // The caller goes on as if the outer transaction were still usable.
+          await insertNote(tx.client, newId()).catch(() => undefined);
+        },
+        { timeoutMs: 10_000 },
+      )
+      .catch((e: unknown) => e);
+    expect(nestedError).toBeInstanceOf(TransactionTimeoutError);
+    expect(error).toBeInstanceOf(TransactionTimeoutError);
+    expect(error).toBe(nestedError);
+    expect(await noteExists(id)).toBe(false);
+  });
+
+  test('the outer timeout covers a savepoint: a nested statement past the budget ends the whole transaction', async () => {
+    const id = newId();
+    let signal: AbortSignal | undefined;
+    const error = await manager()
+      .run(
+        async (tx) => {
+          await insertNote(tx.client, id);
+          await tx
+            .savepoint(async (nested) => {
+              signal = nested.signal;
+              await nested.client.query('SELECT pg_sleep(30)');
+            })
+            .catch(() => undefined);
+        },
+        { timeoutMs: 300 },
+      )
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransactionTimeoutError);
+    expect(signal?.aborted).toBe(true);
+    expect(await noteExists(id)).toBe(false);
+  });
+
+  test('a savepoint asked for after the outer work caught a failed statement is refused, and so is the commit', async () => {
+    const id = newId();
+    let nestedError: unknown;
+    const error = await manager()
+      .run(
+        async (tx) => {
+          await insertNote(tx.client, id);
+          await insertNote(tx.client, id).catch(() => undefined);
+          nestedError = await tx.savepoint(async () => 'never runs').catch((e: unknown) => e);
+        },
+        { timeoutMs: 5_000 },
+      )
+      .catch((e: unknown) => e);
+    expect(nestedError).toBeInstanceOf(UnitOfWorkError);
+    expect(error).toBe(nestedError);
+    expect(await noteExists(id)).toBe(false);
+  });
+
+  test('a nested work that catches a failed statement and resolves is undone and reported; the outer commits', async () => {
+    const [outer, nested] = [newId(), newId()];
+    let nestedError: unknown;
+    await manager().run(
+      async (tx) => {
+        await insertNote(tx.client, outer);
+        nestedError = await tx
+          .savepoint(async (inner) => {
+            await insertNote(inner.client, nested);
+            await insertNote(inner.client, nested).catch(() => undefined);
+          })
+          .catch((e: unknown) => e);
+      },
+      { timeoutMs: 5_000 },
+    );
+    expect(nestedError).toBeInstanceOf(UnitOfWorkError);
+    expect(await noteExists(outer)).toBe(true);
+    expect(await noteExists(nested)).toBe(false);
+  });
+});
