@@ -2,10 +2,10 @@ import {
   type CacheStore,
   type Cqrs,
   createCqrs,
-  currentUnitOfWork,
   type DomainEvent,
   type EventInit,
   type EventStore,
+  HandlerNotFoundError,
   type Logger,
   type Message,
   type MessageClass,
@@ -28,6 +28,8 @@ import {
   GetBalancesQuery,
   GetOrderBookQuery,
   GetOrderQuery,
+  type IdempotencyClaim,
+  ListOrdersQuery,
   OrderAddedToBook,
   OrderCancelled,
   OrderMatched,
@@ -35,6 +37,7 @@ import {
   OrderRemovedFromBook,
   PlaceOrderCommand,
 } from './domain/messages';
+import type { OrderBookView } from './domain/views';
 
 /** The adapters picked by configuration, each closed by `cqrs.close()` or `ExchangeApp.close()`. */
 export interface Adapters {
@@ -50,13 +53,39 @@ export interface ExchangeApp {
   readonly cqrs: Cqrs;
   readonly engine: ExchangeEngine;
   readonly adapters: Adapters;
-  /** Counted by event subscribers in this process. */
-  readonly stats: { ordersPlaced: number; trades: number };
+  /** Counted in this process. */
+  readonly stats: ExchangeStats;
   /** Accounts by bearer token. */
   readonly tokens: ReadonlyMap<string, string>;
+  /**
+   * Stores the answer to an async order request under its Idempotency-Key, before the command is
+   * sent. Returns the first answer when the key was used before, and whether this call stored it.
+   * @throws IdempotencyKeyReusedError when the key came with another request before.
+   */
+  acceptOrder<T extends { readonly orderId: string }>(
+    accountId: string,
+    claim: IdempotencyClaim,
+    answer: T,
+    correlationId: string,
+  ): Promise<{ answer: T; first: boolean }>;
+  /**
+   * The order book through the query cache, unless an invalidation failed in this process and no
+   * clear has worked since: then it is read past the cache, so a change that was stored shows.
+   */
+  orderBook(query: GetOrderBookQuery): Promise<OrderBookView>;
   /** Deposits the demo accounts' starting balances, once (deposit ids make it idempotent). */
   seed(): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface ExchangeStats {
+  ordersPlaced: number;
+  trades: number;
+  /**
+   * Failures after a change was stored (a subscriber that threw, a send that failed): logged and
+   * counted here, never turned into an error for the request that made the change.
+   */
+  afterCommitFailures: number;
 }
 
 export interface CreateAppOptions {
@@ -159,14 +188,31 @@ export async function createExchangeApp(
     ...(options.middleware === undefined ? {} : { middleware: options.middleware }),
   });
   cqrs.registry.register(...EXCHANGE_MESSAGES);
+  const stats: ExchangeStats = {
+    ordersPlaced: 0,
+    trades: 0,
+    afterCommitFailures: 0,
+  };
   const engine = new ExchangeEngine({
     store: adapters.eventStore,
     registry: cqrs.registry,
     streamId: config.stream,
-    // Inside a unit of work (an HTTP request, a worker's message) the events leave when it ends.
+    // The engine calls this once the events are stored: the change is committed, so whatever a
+    // subscriber does wrong now is logged and counted, and the command still succeeds (an HTTP
+    // request answers with its result; a worker acknowledges its message instead of retrying a
+    // decision that is already made). Inside a database transaction `publishMultiple` holds the
+    // events until commit, and the bus treats failures after commit the same way.
     publish: async (events: readonly DomainEvent[]) => {
-      if (currentUnitOfWork() !== undefined) for (const event of events) cqrs.eventBus.record(event);
-      else await cqrs.eventBus.publishMultiple(events);
+      try {
+        await cqrs.eventBus.publishMultiple(events);
+      } catch (error) {
+        stats.afterCommitFailures += 1;
+        cqrs.logger.error('Subscriber failed after the events were stored', {
+          events: events.length,
+          correlationId: events[0]?.correlationId,
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
     },
   });
 
@@ -189,13 +235,37 @@ export async function createExchangeApp(
       return order === undefined || order.accountId !== query.accountId ? null : order;
     }),
   );
+  queryBus.register(ListOrdersQuery, (query) =>
+    engine.read((exchange) => exchange.listOrders(query.accountId, query.limit, query.before)),
+  );
   queryBus.register(GetBalancesQuery, (query) =>
     engine.read((exchange) => exchange.balances(query.accountId)),
   );
 
-  const stats = { ordersPlaced: 0, trades: 0 };
   // The cached order book must go first: later subscribers (and the next request) read the book.
-  const invalidateBook = async () => queryBus.invalidateType(GetOrderBookQuery);
+  // `invalidateType` never throws (a failing or slow store is logged, counted and retried in the
+  // background), but until a clear works the cache may still hold the book from before the change.
+  // So a failure seen here makes this process read the book past the cache until it has cleared
+  // the cache itself (other processes sharing the cache see the change when the entry's TTL ends).
+  const bookNamespace = queryBus.namespaceOf(GetOrderBookQuery);
+  let bookCacheSuspect = false;
+  const invalidateBook = async () => {
+    const failuresBefore = queryBus.cacheStats().invalidationFailures;
+    await queryBus.invalidateType(GetOrderBookQuery);
+    if (queryBus.cacheStats().invalidationFailures > failuresBefore) bookCacheSuspect = true;
+  };
+  /** Whether the cache can be trusted for the order book again (a clear of its own worked). */
+  const bookCacheUsable = async (): Promise<boolean> => {
+    if (!bookCacheSuspect) return true;
+    try {
+      // Directly on the store: the bus would log and schedule retries for every page poll.
+      await adapters.cache.clear(bookNamespace);
+      bookCacheSuspect = false;
+      return true;
+    } catch {
+      return false;
+    }
+  };
   const bookChanges: MessageClass<DomainEvent>[] = [
     OrderAddedToBook,
     OrderRemovedFromBook,
@@ -239,6 +309,21 @@ export async function createExchangeApp(
     adapters,
     stats,
     tokens,
+    async acceptOrder(accountId, claim, answer, correlationId) {
+      // In demo mode nothing may be stored, as no command can run.
+      if (!commandBus.has(PlaceOrderCommand)) {
+        throw new HandlerNotFoundError(
+          'command',
+          PlaceOrderCommand.messageType,
+          !config.domain.enableHandlers,
+        );
+      }
+      return engine.execute((exchange) => exchange.acceptOrder(accountId, claim, answer, { correlationId }));
+    },
+    async orderBook(query) {
+      if (!(await bookCacheUsable())) return queryBus.ask(query);
+      return queryBus.askCached(query, { ttl: config.orderBookTtl });
+    },
     async seed() {
       // In the guide's demo mode (DOMAIN_ENABLE_HANDLERS=false) nothing can be dispatched.
       if (!commandBus.has(DepositCommand)) return;

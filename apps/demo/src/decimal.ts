@@ -6,20 +6,32 @@ export type Amount = bigint;
 
 export const SCALE = 8;
 const FACTOR = 10n ** BigInt(SCALE);
-const PATTERN = /^(\d{1,15})(?:\.(\d{1,8}))?$/;
+/** The shape of an amount anywhere: digits, optionally a point and 1 to 8 decimals. */
+const PATTERN = /^(\d+)(?:\.(\d{1,8}))?$/;
+/** Whole digits accepted from a request. Business limits (`LIMITS`) are far below this. */
+export const MAX_INPUT_DIGITS = 15;
 
-/** Why a decimal string was refused; `undefined` when it is a valid non-negative amount. */
+/**
+ * Why a decimal string from a request was refused; `undefined` when it is a valid non-negative
+ * amount of at most 15 whole digits. (The limits of what an order or deposit may be are checked
+ * where they apply, with messages naming the limit.)
+ */
 export function decimalProblem(text: unknown): string | undefined {
   if (typeof text !== 'string') return 'must be a decimal string such as "0.5"';
-  if (!PATTERN.test(text)) {
+  const match = PATTERN.exec(text);
+  if (match === null) {
     if (/^\d+\.\d{9,}$/.test(text)) return `must have at most ${SCALE} decimal places`;
     return 'must be a decimal string such as "0.5"';
   }
+  if (match[1]!.length > MAX_INPUT_DIGITS)
+    return `must have at most ${MAX_INPUT_DIGITS} digits before the point`;
   return undefined;
 }
 
 /**
- * Parses `"12.345"` to its fixed-point amount.
+ * Parses `"12.345"` to its fixed-point amount. Any number of whole digits is read: this also reads
+ * back what `formatAmount` wrote into events (a sum of amounts may have more digits than a
+ * request may send, and refusing our own stored values once made an order fail with a 500).
  * @throws RangeError for anything but a plain non-negative decimal with at most 8 decimals.
  */
 export function parseAmount(text: string): Amount {

@@ -258,6 +258,14 @@ describe('composition', () => {
       });
       expect(response.statusCode).toBe(503);
       expect(response.json().error).toMatch(/handler/i);
+      const keyed = await demo.server.inject({
+        method: 'POST',
+        url: '/orders?async=1',
+        headers: { ...alice, 'idempotency-key': 'demo-mode' },
+        payload: { pair: 'BTC/USD', side: 'buy', type: 'limit', amount: '1', price: '1' },
+      });
+      expect(keyed.statusCode).toBe(503);
+      expect(await demo.app.adapters.eventStore.readStream(demo.app.config.stream)).toEqual([]);
     } finally {
       await demo.close();
     }

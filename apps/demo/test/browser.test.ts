@@ -69,6 +69,10 @@ describe('the web page in headless Chromium', () => {
     await expect.poll(() => page.locator('#last-price').textContent()).toBe('31000');
     // What is left of Bob's offer.
     await expect.poll(() => page.locator('#asks tr').first().textContent()).toContain('0.3');
+    // Alice's own orders, newest first.
+    await expect
+      .poll(() => page.locator('#orders tr').first().textContent())
+      .toMatch(/BTC\/USD.*buy.*filled/);
 
     // A bad order shows the field error from the API.
     await page.fill('#amount', '0.00001');

@@ -21,6 +21,17 @@ describe('decimal amounts', () => {
     expect(decimalProblem('42.1')).toBeUndefined();
   });
 
+  it('reads back what it formats, however many whole digits (requests are limited to 15)', () => {
+    // A balance or a lock can be a sum larger than any one request; the exchange once wrote such a
+    // lock into an OrderPlaced event and then refused to read it, and the order failed with a 500.
+    const sum = parseAmount('999999999999999.99999999') * 3n + parseAmount('1000000');
+    expect(formatAmount(sum)).toBe('3000000000999999.99999997');
+    expect(parseAmount(formatAmount(sum))).toBe(sum);
+    expect(parseAmount(formatAmount(10n ** 40n))).toBe(10n ** 40n);
+    expect(decimalProblem('999999999999999.99999999')).toBeUndefined();
+    expect(decimalProblem('1000000000000000')).toBe('must have at most 15 digits before the point');
+  });
+
   it('multiplies and divides with the rounding it names', () => {
     const third = parseAmount('0.33333333');
     expect(formatAmount(mulDown(parseAmount('3'), third))).toBe('0.99999999');

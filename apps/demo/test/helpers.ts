@@ -1,6 +1,8 @@
+import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
 import { silentLogger } from '@finaegis/core';
 import type { FastifyInstance } from 'fastify';
-import { createExchangeApp, type ExchangeApp } from '../src/app';
+import { type Adapters, createExchangeApp, type ExchangeApp } from '../src/app';
 import { demoConfigFromEnv } from '../src/config/domain';
 import { buildServer } from '../src/http/server';
 
@@ -10,10 +12,16 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** The all-in-one memory demo (seeded, with a worker), without listening on a port. */
-export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
+/**
+ * The all-in-one demo (seeded, with a worker), without listening on a port: on the memory adapters
+ * unless `env` names others, with `adapters` in place of the configured ones.
+ */
+export async function startHarness(env: Record<string, string> = {}, adapters?: Adapters): Promise<Harness> {
   const config = demoConfigFromEnv({ ORDER_BOOK_TTL: '60', ...env });
-  const app = await createExchangeApp(config, { logger: silentLogger });
+  const app = await createExchangeApp(config, {
+    logger: silentLogger,
+    ...(adapters === undefined ? {} : { adapters }),
+  });
   await app.seed();
   await app.cqrs.startWorker({ group: 'exchange-workers', concurrency: 2 });
   const server = await buildServer(app);
@@ -39,5 +47,33 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+// The demo does not depend on ioredis itself; tests borrow the BullMQ adapter's copy to clean up.
+const Redis = createRequire(resolve(import.meta.dirname, '../../../packages/bullmq/package.json'))(
+  'ioredis',
+) as new (
+  url: string,
+) => {
+  scan(cursor: string, ...args: (string | number)[]): Promise<[string, string[]]>;
+  unlink(...keys: string[]): Promise<number>;
+  quit(): Promise<unknown>;
+};
+
+/** Deletes every Redis key under a prefix (a test's BullMQ queues or cache entries). */
+export async function removeRedisPrefix(prefix: string): Promise<void> {
+  const client = new Redis(REDIS_URL);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await client.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    await client.quit();
   }
 }

@@ -11,7 +11,7 @@ import { type Amount, formatAmount, parseAmount } from '../src/decimal';
 import { ExchangeEngine } from '../src/domain/engine';
 import { PlaceOrderCommand } from '../src/domain/messages';
 import { loadOrder, runLoad } from '../src/load';
-import { eventually } from './helpers';
+import { eventually, removeRedisPrefix } from './helpers';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -222,3 +222,82 @@ describe.each(['bullmq', 'kafka'])(
     });
   },
 );
+
+describe('Idempotency-Key across two API processes (PostgreSQL event store, BullMQ)', () => {
+  it('gives a retry sent to the other process the first answer, and changes nothing', async () => {
+    const stream = `demo-mp-idem-${id}`;
+    const env = { ...baseEnv, QUEUE_CONNECTION: 'bullmq', CACHE_DRIVER: 'memory', EXCHANGE_STREAM: stream };
+    try {
+      const [[, urlA], [, urlB]] = await Promise.all([
+        startProcess('api', env, /listening on (http:\/\/\S+?)\/? /),
+        startProcess('api', env, /listening on (http:\/\/\S+?)\/? /),
+        startProcess('worker', env, /worker ready/),
+      ]);
+      const call = async (url: string, method: string, path: string, key: string, body?: unknown) => {
+        const response = await fetch(`${url}${path}`, {
+          method,
+          headers: {
+            authorization: 'Bearer demo-alice',
+            'idempotency-key': key,
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        });
+        return { status: response.status, body: await response.text() };
+      };
+      const order = { pair: 'ETH/USD', side: 'buy', type: 'limit', amount: '1', price: '1500' };
+      const store = new PostgresEventStore({ connectionString: DATABASE_URL, schema });
+      const recorded = async (key: string) =>
+        (await store.readStream(stream)).filter(
+          (e) => e.type === 'exchange.IdempotencyKeyRecorded' && e.data.key === key,
+        );
+      try {
+        const first = await call(urlA!, 'POST', '/orders', 'mp-sync', order);
+        expect(first.status).toBe(201);
+        const retry = await call(urlB!, 'POST', '/orders', 'mp-sync', order);
+        expect(retry).toEqual(first);
+        const other = await call(urlB!, 'POST', '/orders', 'mp-sync', { ...order, price: '1501' });
+        expect(other.status).toBe(422);
+        expect(await recorded('mp-sync')).toHaveLength(1);
+
+        // The same request at once through both processes: one order, one answer.
+        const racing = await Promise.all(
+          Array.from({ length: 8 }, (_, i) =>
+            call(i % 2 === 0 ? urlA! : urlB!, 'POST', '/orders', 'mp-race', order),
+          ),
+        );
+        expect(new Set(racing.map((r) => r.status))).toEqual(new Set([201]));
+        expect(new Set(racing.map((r) => r.body)).size).toBe(1);
+        expect(await recorded('mp-race')).toHaveLength(1);
+
+        const accepted = await call(urlA!, 'POST', '/orders?async=1', 'mp-async', order);
+        expect(accepted.status).toBe(202);
+        expect(await call(urlB!, 'POST', '/orders?async=1', 'mp-async', order)).toEqual(accepted);
+        const { orderId } = JSON.parse(accepted.body) as { orderId: string };
+        await eventually(async () => {
+          const response = await fetch(`${urlB}/orders/${orderId}`, {
+            headers: { authorization: 'Bearer demo-alice' },
+          });
+          return response.status === 200 ? true : undefined;
+        }, 30_000);
+        expect(await call(urlB!, 'POST', '/orders?async=1', 'mp-async', order)).toEqual(accepted);
+
+        const cancelled = await call(urlB!, 'DELETE', `/orders/${orderId}`, 'mp-cancel');
+        expect(cancelled.status).toBe(200);
+        expect(await call(urlA!, 'DELETE', `/orders/${orderId}`, 'mp-cancel')).toEqual(cancelled);
+
+        const events = await store.readStream(stream);
+        const placedIds = events
+          .filter((e) => e.type === 'exchange.OrderPlaced')
+          .map((e) => e.data.orderId as string);
+        expect(placedIds).toHaveLength(3);
+        expect(placedIds).toContain(orderId);
+        expect(events.filter((e) => e.type === 'exchange.OrderCancelled')).toHaveLength(1);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await removeRedisPrefix(`${stream}-bull`);
+    }
+  });
+});

@@ -36,6 +36,27 @@ export const MARKETS: readonly MarketConfig[] = [
   { pair: 'ETH/USD', base: 'ETH', quote: 'USD', minAmount: '0.001' },
 ];
 
+/**
+ * What one order or deposit may be, as decimal strings. Checked when a request arrives (422 naming
+ * the limit) and again by the exchange for commands that come from a queue (a rejected order).
+ *
+ * Why these values: every amount an event carries is an order's amount, price or cost (at most
+ * `maxNotional`; a market buy locks at most that much), a trade's share of one, or a deposit, so
+ * each has at most 14 whole digits and 8 decimals. The event store keeps them as JSON strings and
+ * the exchange as bigints (neither overflows); they also fit a PostgreSQL `numeric(23,8)` column and
+ * the 15 whole digits a request may have.
+ */
+export const LIMITS = {
+  /** Largest order amount, in the base asset. */
+  maxAmount: '1000000000',
+  /** Largest limit price, in the quote asset per unit of the base asset. */
+  maxPrice: '1000000000',
+  /** Largest amount × price of an order (and the most a market buy locks), in the quote asset. */
+  maxNotional: '1000000000000',
+  /** Largest holding (available + locked) of one asset an account may reach by a deposit. */
+  maxBalance: '10000000000000',
+} as const;
+
 /** Maker and taker fees as fractions, taken from what each side receives. */
 export const FEES = { maker: '0.001', taker: '0.002' } as const;
 

@@ -1,12 +1,17 @@
 import { AggregateRoot, type EventInit } from '@finaegis/core';
-import { FEES, MARKETS } from '../config/domain';
+import { FEES, LIMITS, MARKETS } from '../config/domain';
 import { type Amount, divDown, formatAmount, minAmount, mulDown, mulUp, parseAmount } from '../decimal';
+import { IdempotencyKeyReusedError } from './errors/idempotency-key-reused-error';
+import { LimitExceededError } from './errors/limit-exceeded-error';
 import { OrderNotCancellableError } from './errors/order-not-cancellable-error';
 import { OrderNotFoundError } from './errors/order-not-found-error';
 import {
   type CancelOrderCommand,
   type DepositCommand,
+  encodeOrderCursor,
   FundsDeposited,
+  type IdempotencyClaim,
+  IdempotencyKeyRecorded,
   marketOf,
   OrderAddedToBook,
   OrderCancelled,
@@ -15,6 +20,7 @@ import {
   OrderRejected,
   OrderRemovedFromBook,
   type OrderType,
+  orderRuleProblems,
   type PlaceOrderCommand,
   type Side,
 } from './messages';
@@ -22,6 +28,7 @@ import {
   type Balances,
   FINAL_STATUSES,
   type OrderBookView,
+  type OrderPage,
   type OrderStatus,
   type OrderView,
   type PriceLevel,
@@ -46,6 +53,14 @@ interface OrderState {
   field?: string;
 }
 
+/** What an Idempotency-Key of an account was first used for. */
+interface IdempotencyRecord {
+  readonly requestHash: string;
+  readonly orderId: string;
+  /** JSON of the result the first request got. */
+  readonly answer: string;
+}
+
 interface Holding {
   available: Amount;
   locked: Amount;
@@ -61,6 +76,8 @@ interface Book {
 const MAKER_FEE = parseAmount(FEES.maker);
 const TAKER_FEE = parseAmount(FEES.taker);
 const RECENT_TRADES = 50;
+const MAX_BALANCE = parseAmount(LIMITS.maxBalance);
+const MAX_NOTIONAL = parseAmount(LIMITS.maxNotional);
 
 /**
  * The exchange: accounts, orders, one order book per pair, and the matching engine. Every change
@@ -75,6 +92,10 @@ export class Exchange extends AggregateRoot {
   static override readonly aggregateType = 'exchange.Exchange';
 
   readonly #orders = new Map<string, OrderState>();
+  /** Each account's orders in arrival order (oldest first). */
+  readonly #accountOrders = new Map<string, OrderState[]>();
+  /** Idempotency-Keys used, by account id and key (see `idempotencyId`). */
+  readonly #idempotency = new Map<string, IdempotencyRecord>();
   readonly #books = new Map<string, Book>();
   readonly #accounts = new Map<string, Map<string, Holding>>();
   readonly #deposits = new Set<string>();
@@ -92,13 +113,20 @@ export class Exchange extends AggregateRoot {
     });
     this.on(OrderPlaced, (e) => {
       const order = this.#newOrder(e, parseAmount(e.locked), 'pending');
-      this.#orders.set(order.orderId, order);
+      this.#addOrder(order);
       const holding = this.#holding(order.accountId, this.#lockAsset(order));
       holding.available -= order.locked;
       holding.locked += order.locked;
     });
     this.on(OrderRejected, (e) => {
-      this.#orders.set(e.orderId, { ...this.#newOrder(e, 0n, 'rejected'), reason: e.reason, field: e.field });
+      this.#addOrder({ ...this.#newOrder(e, 0n, 'rejected'), reason: e.reason, field: e.field });
+    });
+    this.on(IdempotencyKeyRecorded, (e) => {
+      this.#idempotency.set(idempotencyId(e.accountId, e.key), {
+        requestHash: e.requestHash,
+        orderId: e.orderId,
+        answer: e.answer,
+      });
     });
     this.on(OrderMatched, (e) => this.#applyTrade(e));
     this.on(OrderAddedToBook, (e) => {
@@ -124,9 +152,21 @@ export class Exchange extends AggregateRoot {
 
   // ---- decisions (each raises events; the appliers above change the state) ----
 
-  /** Credits an account; a deposit id seen before changes nothing. */
+  /**
+   * Credits an account; a deposit id seen before changes nothing.
+   * @throws LimitExceededError when the account's holding of the asset would pass `LIMITS.maxBalance`.
+   */
   deposit(command: DepositCommand, init: EventInit): Balances {
     if (!this.#deposits.has(command.depositId)) {
+      const holding = this.#accounts.get(command.accountId)?.get(command.asset);
+      const after = (holding?.available ?? 0n) + (holding?.locked ?? 0n) + parseAmount(command.amount);
+      if (after > MAX_BALANCE) {
+        throw new LimitExceededError(
+          'maxBalance',
+          'amount',
+          `would bring the ${command.asset} balance to ${formatAmount(after)}, above the max balance of ${LIMITS.maxBalance} ${command.asset}`,
+        );
+      }
       this.raise(
         new FundsDeposited(command.depositId, command.accountId, command.asset, command.amount, init),
       );
@@ -138,13 +178,18 @@ export class Exchange extends AggregateRoot {
    * Places an order: checks the account's funds, locks them, matches against the opposite side of
    * the book, then rests the remainder of a limit order on the book (a market order's remainder is
    * cancelled). An order id seen before returns that order and changes nothing.
-   * Returns a `rejected` order (with `field` and `reason`) when the account cannot place it.
+   * Returns a `rejected` order (with `field` and `reason`) when the account cannot place it or the
+   * order breaks a rule (pair, minimum amount, limits).
+   * With an idempotency claim, a key used before returns that first result and changes nothing.
+   * @throws IdempotencyKeyReusedError when the key came with another request before.
    */
   placeOrder(command: PlaceOrderCommand, init: EventInit): OrderView {
+    return this.#once(command.accountId, command.idempotency, init, () => this.#placeOrder(command, init));
+  }
+
+  #placeOrder(command: PlaceOrderCommand, init: EventInit): OrderView {
     const existing = this.#orders.get(command.orderId);
     if (existing !== undefined) return view(existing);
-    const market = marketOf(command.pair);
-    if (market === undefined) throw new RangeError(`unknown pair ${command.pair}`);
     const amount = parseAmount(command.amount);
     const price = command.price === null ? null : parseAmount(command.price);
     const reject = (field: string, reason: string): OrderView => {
@@ -164,6 +209,11 @@ export class Exchange extends AggregateRoot {
       );
       return view(this.#order(command.orderId));
     };
+    // The API checked these already; a command from a queue may come from an older sender.
+    for (const [field, reasons] of Object.entries(orderRuleProblems(command))) {
+      if (reasons.length > 0) return reject(field, reasons.join('; '));
+    }
+    const market = marketOf(command.pair)!;
     if (!this.#accounts.has(command.accountId)) return reject('accountId', 'unknown account');
     const book = this.#book(command.pair);
     const opposite = command.side === 'buy' ? book.asks : book.bids;
@@ -173,9 +223,9 @@ export class Exchange extends AggregateRoot {
     let locked: Amount;
     if (command.side === 'buy') {
       const available = this.#holding(command.accountId, market.quote).available;
-      // A market buy's cost is not known in advance: it may use all the quote funds, and what it
-      // does not spend goes back when it ends.
-      locked = price === null ? available : mulUp(amount, price);
+      // A market buy's cost is not known in advance: it may use all the quote funds (up to the max
+      // notional of one order), and what it does not spend goes back when it ends.
+      locked = price === null ? minAmount(available, MAX_NOTIONAL) : mulUp(amount, price);
       if (locked === 0n || locked > available) {
         return reject(
           'amount',
@@ -288,8 +338,13 @@ export class Exchange extends AggregateRoot {
    * Cancels an open order of the account: takes it off the book and gives back its locked funds.
    * @throws OrderNotFoundError when the account has no such order.
    * @throws OrderNotCancellableError when the order is filled, cancelled or rejected.
+   * @throws IdempotencyKeyReusedError when the claim's key came with another request before.
    */
   cancelOrder(command: CancelOrderCommand, init: EventInit): OrderView {
+    return this.#once(command.accountId, command.idempotency, init, () => this.#cancelOrder(command, init));
+  }
+
+  #cancelOrder(command: CancelOrderCommand, init: EventInit): OrderView {
     const order = this.#orders.get(command.orderId);
     if (order === undefined || order.accountId !== command.accountId)
       throw new OrderNotFoundError(command.orderId);
@@ -307,7 +362,84 @@ export class Exchange extends AggregateRoot {
     return view(order);
   }
 
+  /**
+   * Stores the answer of an asynchronous order request under its Idempotency-Key (the worker
+   * places the order later). Returns the first answer when the key was used before, and whether
+   * this call stored it.
+   * @throws IdempotencyKeyReusedError when the key came with another request before.
+   */
+  acceptOrder<T extends { readonly orderId: string }>(
+    accountId: string,
+    claim: IdempotencyClaim,
+    answer: T,
+    init: EventInit,
+  ): { answer: T; first: boolean } {
+    let first = false;
+    const result = this.#once(accountId, claim, init, () => {
+      first = true;
+      return answer;
+    });
+    return { answer: result, first };
+  }
+
+  /**
+   * Runs a decision once per Idempotency-Key of an account: the first time it runs and its result
+   * is stored with its events (so both are appended together or not at all); later it returns
+   * the stored result. A decision that throws stores nothing, so a retry runs it again.
+   */
+  #once<T extends { readonly orderId: string }>(
+    accountId: string,
+    claim: IdempotencyClaim | null,
+    init: EventInit,
+    decide: () => T,
+  ): T {
+    if (claim === null || claim === undefined) return decide();
+    const record = this.#idempotency.get(idempotencyId(accountId, claim.key));
+    if (record !== undefined) {
+      if (record.requestHash !== claim.requestHash) throw new IdempotencyKeyReusedError(claim.key);
+      return JSON.parse(record.answer) as T;
+    }
+    const result = decide();
+    this.raise(
+      new IdempotencyKeyRecorded(
+        accountId,
+        claim.key,
+        claim.requestHash,
+        result.orderId,
+        JSON.stringify(result),
+        init,
+      ),
+    );
+    return result;
+  }
+
   // ---- reads ----
+
+  /**
+   * The account's orders, newest first: at most `limit`, starting below arrival position `before`
+   * (from the previous page's cursor; `null` for the newest). Positions follow the event stream,
+   * so every process pages the same way, and orders placed meanwhile never shift a later page.
+   */
+  listOrders(accountId: string, limit: number, before: number | null): OrderPage {
+    const orders = this.#accountOrders.get(accountId) ?? [];
+    // Orders are kept oldest first, so positions ascend: find the first one at or past `before`.
+    let end = orders.length;
+    if (before !== null) {
+      let low = 0;
+      while (low < end) {
+        const middle = (low + end) >>> 1;
+        if (orders[middle]!.sequence < before) low = middle + 1;
+        else end = middle;
+      }
+    }
+    const start = Math.max(0, end - limit);
+    const page = orders.slice(start, end).reverse();
+    const last = page[page.length - 1];
+    return {
+      orders: page.map(view),
+      nextCursor: start > 0 && last !== undefined ? encodeOrderCursor(last.sequence) : null,
+    };
+  }
 
   order(orderId: string): OrderView | undefined {
     const order = this.#orders.get(orderId);
@@ -443,6 +575,13 @@ export class Exchange extends AggregateRoot {
     };
   }
 
+  #addOrder(order: OrderState): void {
+    this.#orders.set(order.orderId, order);
+    const list = this.#accountOrders.get(order.accountId);
+    if (list === undefined) this.#accountOrders.set(order.accountId, [order]);
+    else list.push(order);
+  }
+
   #holding(accountId: string, asset: string): Holding {
     let holdings = this.#accounts.get(accountId);
     if (holdings === undefined) {
@@ -468,6 +607,10 @@ export class Exchange extends AggregateRoot {
     if (book === undefined) throw new RangeError(`unknown pair ${pair}`);
     return book;
   }
+}
+
+function idempotencyId(accountId: string, key: string): string {
+  return `${accountId}\u0000${key}`;
 }
 
 function view(order: OrderState): OrderView {

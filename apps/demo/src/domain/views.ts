@@ -23,6 +23,13 @@ export interface OrderView {
   readonly field?: string;
 }
 
+/** A page of an account's orders, newest first. */
+export interface OrderPage {
+  readonly orders: OrderView[];
+  /** Pass as `cursor` for the next (older) page; `null` on the last page. */
+  readonly nextCursor: string | null;
+}
+
 export interface PriceLevel {
   readonly price: string;
   /** Sum of the remaining amounts at this price. */

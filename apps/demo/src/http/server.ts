@@ -1,19 +1,27 @@
+import { createHash } from 'node:crypto';
 import { CommandValidationError, type FieldErrors, HandlerNotFoundError, newId } from '@finaegis/core';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { ExchangeApp } from '../app';
 import { DEMO_ACCOUNTS, MARKETS } from '../config/domain';
+import { IdempotencyKeyReusedError } from '../domain/errors/idempotency-key-reused-error';
+import { LimitExceededError } from '../domain/errors/limit-exceeded-error';
 import { OrderNotCancellableError } from '../domain/errors/order-not-cancellable-error';
 import { OrderNotFoundError } from '../domain/errors/order-not-found-error';
 import {
   CancelOrderCommand,
   DepositCommand,
+  decodeOrderCursor,
   GetBalancesQuery,
   GetOrderBookQuery,
   GetOrderQuery,
+  IDEMPOTENCY_KEY,
+  type IdempotencyClaim,
+  ListOrdersQuery,
   type OrderType,
   PlaceOrderCommand,
   type Side,
 } from '../domain/messages';
+import type { OrderView } from '../domain/views';
 import { renderPage } from '../web/page';
 
 /** Largest request body accepted; bigger ones get 413. */
@@ -39,6 +47,8 @@ function rootCause(error: unknown): unknown {
       current instanceof CommandValidationError ||
       current instanceof OrderNotFoundError ||
       current instanceof OrderNotCancellableError ||
+      current instanceof LimitExceededError ||
+      current instanceof IdempotencyKeyReusedError ||
       current instanceof HandlerNotFoundError
     )
       return current;
@@ -61,6 +71,23 @@ function field(body: Record<string, unknown>, name: string): string {
     : value === undefined || value === null
       ? ''
       : `\u0000${typeof value}`;
+}
+
+/** JSON with object keys sorted at every depth: the same body however its keys were ordered. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** What makes two requests "the same" for an Idempotency-Key: the operation and the body. */
+function requestHash(operation: string, body: unknown): string {
+  return createHash('sha256')
+    .update(`${operation}\n${canonicalJson(body)}`)
+    .digest('base64url');
 }
 
 function objectBody(request: FastifyRequest): Record<string, unknown> {
@@ -90,6 +117,17 @@ export async function buildServer(app: ExchangeApp, options: ServerOptions = {})
     const cause = rootCause(error);
     if (cause instanceof CommandValidationError) {
       return reply.code(422).send({ error: 'validation failed', fields: publicFields(cause.fields) });
+    }
+    if (cause instanceof LimitExceededError) {
+      return reply
+        .code(422)
+        .send({ error: 'limit exceeded', limit: cause.limit, fields: { [cause.field]: [cause.reason] } });
+    }
+    if (cause instanceof IdempotencyKeyReusedError) {
+      return reply.code(422).send({
+        error: cause.message,
+        fields: { 'Idempotency-Key': ['was already used with a different request'] },
+      });
     }
     if (cause instanceof OrderNotFoundError) return reply.code(404).send({ error: cause.message });
     if (cause instanceof OrderNotCancellableError) {
@@ -122,6 +160,41 @@ export async function buildServer(app: ExchangeApp, options: ServerOptions = {})
     return accountId;
   };
 
+  /**
+   * The request's Idempotency-Key as a claim (`null` without the header); `undefined` when the
+   * header is malformed, after answering 400.
+   */
+  const idempotencyOf = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    operation: string,
+    body: unknown,
+  ): IdempotencyClaim | null | undefined => {
+    const header = request.headers['idempotency-key'];
+    if (header === undefined) return null;
+    if (typeof header !== 'string' || !IDEMPOTENCY_KEY.test(header)) {
+      void reply.code(400).send({
+        error:
+          'invalid Idempotency-Key header: it must appear once, with 1 to 128 characters of A-Z a-z 0-9 - _ . : ~ + / =',
+        header: 'Idempotency-Key',
+      });
+      return undefined;
+    }
+    return { key: header, requestHash: requestHash(operation, body) };
+  };
+
+  /** Sync placements answer 201 with the order, or 422 when the exchange rejected it (stored too). */
+  const orderAnswer = (reply: FastifyReply, order: OrderView) => {
+    if (order.status === 'rejected') {
+      return reply.code(422).send({
+        error: 'order rejected',
+        fields: { [order.field ?? '_']: [order.reason ?? 'rejected'] },
+        order,
+      });
+    }
+    return reply.code(201).header('location', `/orders/${order.orderId}`).send(order);
+  };
+
   server.get('/', async (_request, reply) =>
     reply
       .type('text/html; charset=utf-8')
@@ -134,38 +207,66 @@ export async function buildServer(app: ExchangeApp, options: ServerOptions = {})
     cache: app.config.domain.cacheDriver,
     eventStore: app.config.domain.eventStore,
     stats: app.stats,
+    cacheStats: queryBus.cacheStats(),
+    afterCommit: app.cqrs.afterCommitStats(),
   }));
 
   const placeOrder = async (request: FastifyRequest, reply: FastifyReply, async: boolean) => {
     const accountId = accountOf(request, reply);
     if (accountId === undefined) return reply;
+    // The header is checked before the body, so a malformed key is a 400 whatever the body is.
+    const claim = idempotencyOf(request, reply, async ? 'POST /orders async' : 'POST /orders', request.body);
+    if (claim === undefined) return reply;
     const body = objectBody(request);
     const price = field(body, 'price');
-    const command = new PlaceOrderCommand(
-      newId(),
-      accountId,
-      field(body, 'pair'),
-      field(body, 'side') as Side,
-      (field(body, 'type') || 'limit') as OrderType,
-      field(body, 'amount'),
-      price === '' ? null : price,
-    ).withMetadata({ correlationId: request.correlationId, accountId });
-    if (async) {
+    const orderFor = (orderId: string, idempotency: IdempotencyClaim | null) =>
+      new PlaceOrderCommand(
+        orderId,
+        accountId,
+        field(body, 'pair'),
+        field(body, 'side') as Side,
+        (field(body, 'type') || 'limit') as OrderType,
+        field(body, 'amount'),
+        price === '' ? null : price,
+        idempotency,
+      ).withMetadata({ correlationId: request.correlationId, accountId });
+    if (!async) return orderAnswer(reply, await commandBus.dispatch(orderFor(newId(), claim)));
+
+    const command = orderFor(newId(), null);
+    const accepted = (answer: { messageId: string; orderId: string; status: 'pending' }) =>
+      reply.code(202).header('location', `/orders/${answer.orderId}`).send(answer);
+    if (claim === null) {
       const messageId = await commandBus.dispatchAsync(command, { key: command.pair });
-      return reply
-        .code(202)
-        .header('location', `/orders/${command.orderId}`)
-        .send({ messageId, orderId: command.orderId, status: 'pending' });
+      return accepted({ messageId, orderId: command.orderId, status: 'pending' });
     }
-    const order = await app.cqrs.unitOfWork(() => commandBus.dispatch(command));
-    if (order.status === 'rejected') {
-      return reply.code(422).send({
-        error: 'order rejected',
-        fields: { [order.field ?? '_']: [order.reason ?? 'rejected'] },
-        order,
-      });
+    // With a key the answer is stored first (in the event store), then the command is sent: a
+    // retry through any API process finds the answer, and a second request cannot send a second
+    // order. A send that fails now is a failure after commit: the answer stands, and a retry with
+    // the key sends the order again while it is undecided (workers place one order per order id).
+    const { answer, first } = await app.acceptOrder(
+      accountId,
+      claim,
+      { messageId: command.messageId, orderId: command.orderId, status: 'pending' as const },
+      request.correlationId,
+    );
+    const undecided = first || (await queryBus.ask(new GetOrderQuery(answer.orderId, accountId))) === null;
+    if (undecided) {
+      const send = first ? command : orderFor(answer.orderId, null);
+      try {
+        await commandBus.dispatchAsync(send, { key: send.pair });
+      } catch (error) {
+        app.stats.afterCommitFailures += 1;
+        app.cqrs.logger.error(
+          'Sending an accepted order failed; a retry with its Idempotency-Key sends it again',
+          {
+            orderId: answer.orderId,
+            correlationId: request.correlationId,
+            error: error instanceof Error ? error.message : String(error),
+          },
+        );
+      }
     }
-    return reply.code(201).header('location', `/orders/${order.orderId}`).send(order);
+    return accepted(answer);
   };
 
   server.post<{ Querystring: { async?: string } }>('/orders', async (request, reply) => {
@@ -173,6 +274,19 @@ export async function buildServer(app: ExchangeApp, options: ServerOptions = {})
     return placeOrder(request, reply, async === '1' || async === 'true');
   });
   server.post('/orders/async', async (request, reply) => placeOrder(request, reply, true));
+
+  server.get<{ Querystring: { limit?: string; cursor?: string } }>('/orders', async (request, reply) => {
+    const accountId = accountOf(request, reply);
+    if (accountId === undefined) return reply;
+    const limitText = text(request.query.limit);
+    const cursorText = text(request.query.cursor);
+    const before = cursorText === '' ? null : (decodeOrderCursor(cursorText) ?? Number.NaN);
+    // Digits only: Number() would also take "1e2" or " 7".
+    const limit = limitText === '' ? 20 : /^\d{1,4}$/.test(limitText) ? Number(limitText) : Number.NaN;
+    const query = new ListOrdersQuery(accountId, limit, before);
+    query.validate();
+    return queryBus.ask(query);
+  });
 
   server.get<{ Params: { id: string } }>('/orders/:id', async (request, reply) => {
     const accountId = accountOf(request, reply);
@@ -185,11 +299,13 @@ export async function buildServer(app: ExchangeApp, options: ServerOptions = {})
   server.delete<{ Params: { id: string } }>('/orders/:id', async (request, reply) => {
     const accountId = accountOf(request, reply);
     if (accountId === undefined) return reply;
-    const command = new CancelOrderCommand(request.params.id, accountId).withMetadata({
+    const claim = idempotencyOf(request, reply, `DELETE /orders/${request.params.id}`, null);
+    if (claim === undefined) return reply;
+    const command = new CancelOrderCommand(request.params.id, accountId, claim).withMetadata({
       correlationId: request.correlationId,
       accountId,
     });
-    return app.cqrs.unitOfWork(() => commandBus.dispatch(command));
+    return commandBus.dispatch(command);
   });
 
   server.get<{ Params: { base: string; quote: string }; Querystring: { depth?: string } }>(
@@ -202,7 +318,7 @@ export async function buildServer(app: ExchangeApp, options: ServerOptions = {})
       const depth = depthText === '' ? 20 : Number(depthText);
       const query = new GetOrderBookQuery(pair, depth);
       query.validate();
-      return queryBus.askCached(query, { ttl: app.config.orderBookTtl });
+      return app.orderBook(query);
     },
   );
 
@@ -225,7 +341,7 @@ export async function buildServer(app: ExchangeApp, options: ServerOptions = {})
       correlationId: request.correlationId,
       accountId,
     });
-    const balances = await app.cqrs.unitOfWork(() => commandBus.dispatch(command));
+    const balances = await commandBus.dispatch(command);
     return reply.code(201).send(balances);
   });
 

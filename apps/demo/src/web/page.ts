@@ -1,6 +1,6 @@
 /**
  * The demo's web page: the live order book of a pair (polled from the API every second), recent
- * trades, balances, and a form to place orders. Served inline by the API, so a build needs no
+ * trades, balances, the caller's latest orders, and a form to place orders. Served inline by the API, so a build needs no
  * asset copying.
  */
 export function renderPage(options: { token: string; pairs: readonly string[] }): string {
@@ -33,6 +33,8 @@ export function renderPage(options: { token: string; pairs: readonly string[] })
   #result { margin-top: .5rem; font-size: .85rem; white-space: pre-wrap; min-height: 2.5em; }
   .error { color: #c0262d; }
   .empty { color: #8a98a8; text-align: center; }
+  section.orders { margin-top: 1rem; }
+  .rejected { color: #c0262d; }
 </style>
 </head>
 <body>
@@ -73,6 +75,10 @@ export function renderPage(options: { token: string; pairs: readonly string[] })
     <table><thead><tr><th>Asset</th><th>Available</th><th>Locked</th></tr></thead><tbody id="balances"></tbody></table>
   </section>
 </div>
+<section class="orders">
+  <h2>Your orders <span class="sub">(newest first, last 10)</span></h2>
+  <table><thead><tr><th>Order</th><th>Pair</th><th>Side</th><th>Type</th><th>Amount</th><th>Price</th><th>Filled</th><th>Status</th></tr></thead><tbody id="orders"></tbody></table>
+</section>
 <script>
 (() => {
   const $ = (id) => document.getElementById(id);
@@ -105,8 +111,17 @@ export function renderPage(options: { token: string; pairs: readonly string[] })
     $('balances').innerHTML = Object.entries(balances).map(([asset, b]) => '<tr><td>' + esc(asset) + '</td><td>' + esc(b.available) + '</td><td>' + esc(b.locked) + '</td></tr>').join('');
   }
 
+  async function refreshOrders() {
+    const response = await fetch('/orders?limit=10', { headers: auth() });
+    if (!response.ok) { $('orders').innerHTML = '<tr><td colspan="8" class="empty">unknown token</td></tr>'; return; }
+    const { orders } = await response.json();
+    $('orders').innerHTML = orders.length === 0
+      ? '<tr><td colspan="8" class="empty">no orders yet</td></tr>'
+      : orders.map((o) => '<tr' + (o.status === 'rejected' ? ' class="rejected"' : '') + ' title="' + esc(o.reason ?? '') + '"><td>' + esc(o.orderId.slice(-8)) + '</td><td>' + esc(o.pair) + '</td><td>' + esc(o.side) + '</td><td>' + esc(o.type) + '</td><td>' + esc(o.amount) + '</td><td>' + esc(o.price ?? 'market') + '</td><td>' + esc(o.filled) + '</td><td>' + esc(o.status) + (o.reason ? ': ' + esc(o.reason) : '') + '</td></tr>').join('');
+  }
+
   async function refresh() {
-    try { await Promise.all([refreshBook(), refreshBalances()]); } catch { /* the next tick retries */ }
+    try { await Promise.all([refreshBook(), refreshBalances(), refreshOrders()]); } catch { /* the next tick retries */ }
   }
 
   $('type').addEventListener('change', () => { $('price').disabled = $('type').value === 'market'; });
