@@ -1,3 +1,4 @@
+import { ConfigError } from '../errors/config-error';
 import { EventHandlingError } from '../errors/event-handling-error';
 import { MessageDecodeError } from '../errors/message-decode-error';
 import { Command, DomainEvent } from '../messages';
@@ -39,7 +40,9 @@ export async function startWorker(
   options: WorkerOptions = {},
 ): Promise<Worker> {
   const transport = context.transport;
-  if (transport === undefined) throw new Error('[@finaegis/core] startWorker needs a transport');
+  if (transport === undefined) {
+    throw new ConfigError('transport', undefined, 'a Transport passed to createCqrs() to start a worker');
+  }
   const group = options.group ?? 'workers';
   const channels = options.channels ?? ['commands', 'events'];
   const consumeOptions = {

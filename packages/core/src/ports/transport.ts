@@ -113,40 +113,85 @@ export interface DeadLetter {
   readonly failedAt: number;
 }
 
+/**
+ * What every transport adapter owes. The contract suite (`transportContract` in
+ * `@finaegis/contract-tests`) checks each rule stated here; the adapter kit
+ * (`@finaegis/core/adapter`) has the shared pieces that make most of them hold.
+ *
+ * Rules for every member:
+ * - **Concurrency.** Every method may be called concurrently with every other, from any number of
+ *   callers, until `close()` is called.
+ * - **After close.** Once `close()` has been called, every method except `close` itself rejects
+ *   with `TransportClosedError` (a rejected promise, never a synchronous throw), whether or not
+ *   the feature it needs is declared. `features` and `name` stay readable.
+ * - **Bad input** (an empty channel, a message whose body is not a string, ...) rejects with
+ *   `InvalidArgumentError` naming the argument, before anything is sent. An option for a feature
+ *   the adapter declares off rejects with `UnsupportedFeatureError`; it is never silently ignored.
+ * - **Delivery** is at-least-once: a message whose `send` resolved reaches every consumer group of
+ *   its channel at least once (`features.persistent`: even across a restart of this process), with
+ *   the same `id` on every redelivery.
+ */
 export interface Transport {
   /** Adapter name used in error messages, e.g. `memory`, `bullmq`, `kafka`. */
   readonly name: string;
+  /** What the adapter supports; constant for the life of the transport. */
   readonly features: TransportFeatures;
 
   /**
-   * Sends one message to a channel. Resolves once the transport has accepted it (for a broker:
-   * acknowledged it). Safe to call concurrently. Throws `UnsupportedFeatureError` for an option
-   * the adapter does not declare.
+   * Sends one message to a channel.
+   * - Resolves once the transport has accepted it: for a broker, once the broker acknowledged it;
+   *   from then on it is not lost by closing this transport.
+   * - A channel nobody has consumed yet keeps what is sent to it: the first group to consume the
+   *   channel receives every message sent before (within the broker's retention). A group that
+   *   starts consuming after another one receives at least what is sent from then on; whether it
+   *   also gets older messages is the adapter's to document.
+   * - Safe to call concurrently; with `features.orderingByKey`, sends of one key that were
+   *   awaited one after the other are handled in that order.
+   * @throws InvalidArgumentError, UnsupportedFeatureError, TransportClosedError (as rejections).
    */
   send(channel: string, message: TransportMessage, options?: SendOptions): Promise<void>;
 
   /**
-   * Starts consuming a channel as one consumer of `options.group`. Messages the body of which
-   * cannot be read as a transport message are dead-lettered with a `MessageDecodeError`, and the
-   * consumer goes on.
+   * Starts consuming a channel as one consumer of `options.group`; resolves once the consumer is
+   * ready to receive (for a broker: joined the group).
+   * - Each group receives every message of the channel; within a group each message goes to one
+   *   consumer (competing consumers), in this process or another.
+   * - A handler that resolves acknowledges its message; one that rejects has it retried per
+   *   `options.retry`, and dead-lettered when the attempts are used up or the error has
+   *   `retryable === false` (or, without `features.deadLetter`, dropped after being logged).
+   * - A message whose body cannot be read as a transport message is dead-lettered with
+   *   `MessageDecodeError`, and the consumer goes on.
+   * - May be called concurrently, for the same or other channels and groups.
+   * @throws InvalidArgumentError, TransportClosedError (as rejections).
    */
   consume(channel: string, handler: MessageHandler, options: ConsumeOptions): Promise<Subscription>;
 
-  /** Dead-lettered messages of a channel (and group), oldest first. Needs `features.deadLetter`. */
+  /**
+   * Dead-lettered messages of a channel (and group), oldest first.
+   * @throws UnsupportedFeatureError without `features.deadLetter`; TransportClosedError.
+   */
   deadLetters(channel: string, options?: { group?: string; limit?: number }): Promise<DeadLetter[]>;
 
   /**
    * Sends dead-lettered messages back to their group for another full set of attempts and removes
    * them from the dead-letter place. No ids: all of the channel's. Returns how many were re-driven.
+   * A re-driven message keeps its id, key and headers.
+   * @throws UnsupportedFeatureError without `features.deadLetter`; TransportClosedError.
    */
   redrive(channel: string, options?: { group?: string; ids?: readonly string[] }): Promise<number>;
 
-  /** Messages waiting (including delayed and in flight) in a channel for a group. Needs `features.depth`. */
+  /**
+   * Messages waiting (including delayed and in flight) in a channel for a group.
+   * @throws UnsupportedFeatureError without `features.depth`; TransportClosedError.
+   */
   depth(channel: string, options?: { group?: string }): Promise<number>;
 
   /**
-   * Closes every subscription (as `Subscription.close`) and the connections the transport opened
-   * itself (never a client passed in by the caller). Idempotent.
+   * Closes the transport, in this order: stops taking new messages; waits for the handlers in
+   * flight and acknowledges them (as `Subscription.close`); finishes the sends already called
+   * (each one resolves, having been accepted, or rejects; none is dropped after resolving); then
+   * closes the connections the transport opened itself (never a client passed in by the caller).
+   * Idempotent: a second call waits for the same close.
    */
   close(): Promise<void>;
 }
