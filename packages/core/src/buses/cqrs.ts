@@ -7,6 +7,7 @@ import { MessageRegistry } from '../serialization';
 import { AfterCommit, type AfterCommitOptions, type AfterCommitStats } from './after-commit';
 import { CommandBus, type TransactionRunOptions } from './command-bus';
 import { EventBus } from './event-bus';
+import type { Instrumentation } from './instrumentation';
 import { isLoggingMiddleware, loggingMiddleware, type Middleware } from './middleware';
 import { type CacheInvalidationOptions, QueryBus } from './query-bus';
 import type { BusContext } from './shared';
@@ -32,6 +33,11 @@ export interface CqrsOptions {
   readonly middleware?: readonly Middleware[];
   /** Retries and the undelivered hook for async messages held by a transaction without an outbox. */
   readonly afterCommit?: AfterCommitOptions;
+  /**
+   * Telemetry hooks (e.g. `otelInstrumentation()` from `@finaegis/opentelemetry`): its middleware
+   * runs outermost, its `send` / `consume` hooks around every async message leaving and handled.
+   */
+  readonly instrumentation?: Instrumentation;
   /** How cache invalidation rides out a failing or slow cache store. */
   readonly cacheInvalidation?: CacheInvalidationOptions;
   /** Share one registry between apps; default a new one. */
@@ -69,6 +75,8 @@ export function createCqrs(options: CqrsOptions = {}): Cqrs {
     (config.logLevel === 'debug' || config.logLevel === 'info') &&
     !middleware.some(isLoggingMiddleware);
   if (logsLines) middleware.unshift(loggingMiddleware(logger));
+  if (options.instrumentation?.middleware !== undefined)
+    middleware.unshift(options.instrumentation.middleware);
   const context: BusContext = {
     config,
     registry: options.registry ?? new MessageRegistry(),
@@ -78,6 +86,7 @@ export function createCqrs(options: CqrsOptions = {}): Cqrs {
     cache: options.cache,
     transactionManager: options.transactionManager,
     afterCommit: new AfterCommit(logger, options.afterCommit),
+    instrumentation: options.instrumentation,
   };
   const eventBus = new EventBus(context);
   const commandBus = new CommandBus(context, eventBus);

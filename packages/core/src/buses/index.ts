@@ -15,6 +15,7 @@ export {
   type LazyHandler,
   lazy,
 } from './handlers';
+export type { ConsumeContext, Instrumentation, SendContext } from './instrumentation';
 export {
   loggingMiddleware,
   type MessageKind,

@@ -8,6 +8,7 @@ import type { TransactionManager } from '../ports/transaction-manager';
 import type { SendOptions, Transport, TransportMessage } from '../ports/transport';
 import type { MessageEnvelope, MessageRegistry } from '../serialization';
 import type { AfterCommit } from './after-commit';
+import type { Instrumentation } from './instrumentation';
 import type { Middleware } from './middleware';
 import { currentUnitOfWork } from './unit-of-work';
 
@@ -21,6 +22,7 @@ export interface BusContext {
   readonly cache: CacheStore | undefined;
   readonly transactionManager: TransactionManager | undefined;
   readonly afterCommit: AfterCommit;
+  readonly instrumentation: Instrumentation | undefined;
 }
 
 /** Options of `dispatchAsync` and `publishAsync`. */
@@ -67,22 +69,43 @@ export async function sendAsync(
   assertSendSupported(transport, sendOptions);
 
   const type = messageTypeOf(message);
+  const headers: Record<string, string> = { 'content-type': ENVELOPE_CONTENT_TYPE, 'message-kind': kind };
   const transportMessage: TransportMessage = {
     id: message.messageId,
     type,
     body: context.registry.encode(message, kind),
-    headers: { 'content-type': ENVELOPE_CONTENT_TYPE, 'message-kind': kind },
+    headers,
     ...(sendOptions.key === undefined ? {} : { key: sendOptions.key }),
   };
   const finalOptions: SendOptions = sendOptions;
   const unit = currentUnitOfWork();
-  if (unit?.transactional) {
-    unit.assertOpen(`sending ${type}`);
-    const tx = unit.transaction;
-    if (tx?.enqueue) await tx.enqueue(channel, transportMessage, finalOptions);
-    else unit.pendingSends.push({ channel, message: transportMessage, options: finalOptions });
-    return transportMessage.id;
+  const tx = unit?.transactional ? unit.transaction : undefined;
+  if (unit?.transactional) unit.assertOpen(`sending ${type}`);
+  const via = unit?.transactional ? (tx?.enqueue ? 'enqueue' : 'hold') : 'send';
+  const leave = async (): Promise<void> => {
+    if (via === 'enqueue') await tx!.enqueue!(channel, transportMessage, finalOptions);
+    else if (via === 'hold')
+      unit!.pendingSends.push({ channel, message: transportMessage, options: finalOptions });
+    else await transport.send(channel, transportMessage, finalOptions);
+  };
+  const hook = context.instrumentation?.send;
+  if (hook === undefined) await leave();
+  else {
+    const correlationId =
+      (message as { correlationId?: unknown }).correlationId ?? message.metadata.correlationId;
+    await hook(
+      {
+        channel,
+        kind: kind === 'event' ? 'event' : 'command',
+        messageType: type,
+        messageId: transportMessage.id,
+        key: sendOptions.key,
+        via,
+        correlationId: typeof correlationId === 'string' && correlationId !== '' ? correlationId : undefined,
+      },
+      headers,
+      leave,
+    );
   }
-  await transport.send(channel, transportMessage, finalOptions);
   return transportMessage.id;
 }

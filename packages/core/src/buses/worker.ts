@@ -1,3 +1,4 @@
+import { DEFAULT_RETRY_POLICY } from '../adapter/retry';
 import { ConfigError } from '../errors/config-error';
 import { EventHandlingError } from '../errors/event-handling-error';
 import { MessageDecodeError } from '../errors/message-decode-error';
@@ -45,6 +46,17 @@ export async function startWorker(
   }
   const group = options.group ?? 'workers';
   const channels = options.channels ?? ['commands', 'events'];
+  const maxAttempts = (options.retry ?? DEFAULT_RETRY_POLICY).attempts;
+  const instrument = context.instrumentation?.consume;
+  /** Runs a handling inside the instrumentation's consume hook, when there is one. */
+  const observed =
+    (kind: 'command' | 'event', handle: (received: ReceivedMessage) => Promise<void>) =>
+    (received: ReceivedMessage): Promise<void> =>
+      instrument === undefined
+        ? handle(received)
+        : instrument({ channel: received.channel, group: received.group, kind, received, maxAttempts }, () =>
+            handle(received),
+          );
   const consumeOptions = {
     group,
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
@@ -111,12 +123,20 @@ export async function startWorker(
   try {
     if (channels.includes('commands')) {
       subscriptions.push(
-        await transport.consume(context.config.commandBus.asyncQueue, handleCommand, consumeOptions),
+        await transport.consume(
+          context.config.commandBus.asyncQueue,
+          observed('command', handleCommand),
+          consumeOptions,
+        ),
       );
     }
     if (channels.includes('events')) {
       subscriptions.push(
-        await transport.consume(context.config.eventBus.asyncQueue, handleEvent, consumeOptions),
+        await transport.consume(
+          context.config.eventBus.asyncQueue,
+          observed('event', handleEvent),
+          consumeOptions,
+        ),
       );
     }
   } catch (error) {
