@@ -2,7 +2,16 @@ import { resolve } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 const root = import.meta.dirname;
-const workspacePackages = ['core', 'memory', 'contract-tests', 'bullmq', 'kafka', 'keyv', 'postgres'];
+const workspacePackages = [
+  'core',
+  'memory',
+  'contract-tests',
+  'bullmq',
+  'kafka',
+  'keyv',
+  'postgres',
+  'opentelemetry',
+];
 
 /**
  * Tests run against the packages' sources (no build needed while developing); the packaging test
