@@ -2,8 +2,8 @@
 // and a redrive, and through the PostgreSQL outbox and its relay. A producer app and a consumer app
 // each have a transport of their own (as two processes would), recording into one in-memory SDK.
 import { randomBytes } from 'node:crypto';
-import { createCqrs, type Cqrs, silentLogger, type Transport } from '@finaegis/core';
 import { createBullmqTransport } from '@finaegis/bullmq';
+import { type Cqrs, createCqrs, silentLogger, type Transport } from '@finaegis/core';
 import { createKafkaTransport } from '@finaegis/kafka';
 import { METRIC, otelInstrumentation, SENT_AT_HEADER } from '@finaegis/opentelemetry';
 import { migrate, OutboxRelay, PostgresTransactionManager } from '@finaegis/postgres';
@@ -111,7 +111,10 @@ describe.each(['bullmq', 'kafka'] as const)('on %s', (system) => {
       producer.commandBus.dispatchAsync(new FailingCommand('no funds'), { key: 'acct-1' }),
     );
     root.end();
-    await until(async () => (await consumerTransport.deadLetters('commands', { group: 'workers' })).length === 1, 30_000);
+    await until(
+      async () => (await consumerTransport.deadLetters('commands', { group: 'workers' })).length === 1,
+      30_000,
+    );
     const [send] = byName(telemetry.finished(), 'send commands');
     const [dead] = await consumerTransport.deadLetters('commands', { group: 'workers' });
     expect(dead?.message.headers.traceparent).toBe(
@@ -149,7 +152,10 @@ describe.each(['bullmq', 'kafka'] as const)('on %s', (system) => {
     const metrics = await telemetry.metrics();
     expect(total(metrics, METRIC.deadLettered, { 'messaging.system': system })).toBe(1);
     expect(
-      total(metrics, METRIC.errors, { 'finaegis.operation': 'consume', 'error.type': 'CommandExecutionError' }),
+      total(metrics, METRIC.errors, {
+        'finaegis.operation': 'consume',
+        'error.type': 'CommandExecutionError',
+      }),
     ).toBe(2);
   });
 
@@ -171,10 +177,15 @@ describe.each(['bullmq', 'kafka'] as const)('on %s', (system) => {
 
     const root = telemetry.tracerProvider.getTracer('test').startSpan('POST /orders');
     await context.with(trace.setSpan(context.active(), root), () =>
-      producer.transaction(() => producer.eventBus.publishAsync(new OrderPlaced('o-1', { correlationId: 'c-1' }))),
+      producer.transaction(() =>
+        producer.eventBus.publishAsync(new OrderPlaced('o-1', { correlationId: 'c-1' })),
+      ),
     );
     root.end();
-    await until(() => handled.length === 1 && byName(telemetry.finished(), 'process events').length === 1, 30_000);
+    await until(
+      () => handled.length === 1 && byName(telemetry.finished(), 'process events').length === 1,
+      30_000,
+    );
 
     const spans = telemetry.finished();
     const [send] = byName(spans, 'send events');
@@ -186,7 +197,10 @@ describe.each(['bullmq', 'kafka'] as const)('on %s', (system) => {
     expect(processed?.attributes['messaging.message.conversation_id']).toBe('c-1');
     const metrics = await telemetry.metrics();
     expect(
-      total(metrics, METRIC.clientSentMessages, { 'messaging.destination.name': 'events', 'messaging.system': system }),
+      total(metrics, METRIC.clientSentMessages, {
+        'messaging.destination.name': 'events',
+        'messaging.system': system,
+      }),
     ).toBe(1);
   });
 });
