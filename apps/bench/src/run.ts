@@ -12,9 +12,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { coreSuite } from './core/suite';
+import { otelSuite } from './otel/suite';
 import type { Suite } from './suite';
 
-const SUITES: Readonly<Record<string, Suite>> = { core: coreSuite };
+const SUITES: Readonly<Record<string, Suite>> = { core: coreSuite, otel: otelSuite };
 
 const appDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const repoDir = resolve(appDir, '../..');

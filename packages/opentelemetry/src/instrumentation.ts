@@ -29,7 +29,7 @@ import {
 } from '@opentelemetry/api';
 import { ATTR, SENT_AT_HEADER } from './conventions';
 import { errorType, isDeadLettering } from './errors';
-import { createInstruments, type Instruments } from './metrics';
+import { createInstruments } from './metrics';
 import { SCOPE_NAME } from './version';
 
 export interface OtelInstrumentationOptions {
@@ -83,11 +83,6 @@ interface Handling {
   occurredAt: number | undefined;
 }
 
-interface Active {
-  readonly tracer: Tracer | undefined;
-  readonly instruments: Instruments | undefined;
-}
-
 function tracingOn(tracer: Tracer): boolean {
   // The API without an SDK hands out spans with an invalid context; an SDK's are valid even when
   // sampled out (their context must still travel). The probe is never ended, so never exported.
@@ -97,8 +92,9 @@ function tracingOn(tracer: Tracer): boolean {
 /**
  * Traces and metrics for `createCqrs({ instrumentation: otelInstrumentation() })`.
  *
- * The providers are looked up once, at the first message: register the SDK before then (or pass
- * the providers). When neither traces nor metrics are recorded, every hook hands straight on.
+ * The providers are looked up here, once: register the SDK before calling it (or pass the
+ * providers), as with any OpenTelemetry instrumentation. When neither a tracer nor a meter provider
+ * would record anything, it returns no hooks at all and costs the buses nothing.
  */
 export function otelInstrumentation(options: OtelInstrumentationOptions = {}): Instrumentation {
   const system = options.system ?? 'finaegis';
@@ -108,24 +104,18 @@ export function otelInstrumentation(options: OtelInstrumentationOptions = {}): I
   const propagator: Pick<TextMapPropagator, 'inject' | 'extract'> = options.propagator ?? propagation;
   const handlings = new Map<string, Handling>();
 
-  let active: Active | undefined;
-  const resolve = (): Active => {
-    const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(SCOPE_NAME);
-    const meter: Meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE_NAME);
-    active = {
-      tracer: tracingOn(tracer) ? tracer : undefined,
-      instruments: meter === createNoopMeter() ? undefined : createInstruments(meter),
-    };
-    return active;
-  };
+  const candidate = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(SCOPE_NAME);
+  const meter: Meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE_NAME);
+  const tracer = tracingOn(candidate) ? candidate : undefined;
+  const instruments = meter === createNoopMeter() ? undefined : createInstruments(meter);
+  // Nothing would be recorded: no hooks at all, so the buses keep their fastest path.
+  if (tracer === undefined && instruments === undefined) return {};
 
   const middleware: Middleware = (mw, next) => {
-    const { tracer, instruments } = active ?? resolve();
-    if (tracer === undefined && instruments === undefined) return next();
     if (mw.operation === 'consume') return consumed(mw, next);
     // Async sends get their PRODUCER span and duration from the send hook.
     if (mw.async) return next();
-    return inProcess(mw, next, tracer, instruments);
+    return inProcess(mw, next);
   };
 
   const consumed = (mw: MiddlewareContext, next: () => Promise<unknown>): Promise<unknown> => {
@@ -140,12 +130,7 @@ export function otelInstrumentation(options: OtelInstrumentationOptions = {}): I
     return next();
   };
 
-  const inProcess = async (
-    mw: MiddlewareContext,
-    next: () => Promise<unknown>,
-    tracer: Tracer | undefined,
-    instruments: Instruments | undefined,
-  ): Promise<unknown> => {
+  const inProcess = async (mw: MiddlewareContext, next: () => Promise<unknown>): Promise<unknown> => {
     const started = performance.now();
     const span =
       tracer !== undefined && inProcessSpans
@@ -216,8 +201,6 @@ export function otelInstrumentation(options: OtelInstrumentationOptions = {}): I
     headers: Record<string, string>,
     leave: () => Promise<void>,
   ): Promise<void> => {
-    const { tracer, instruments } = active ?? resolve();
-    if (tracer === undefined && instruments === undefined) return leave();
     const started = performance.now();
     headers[SENT_AT_HEADER] = String(now());
     const attributes: Attributes = {
@@ -276,8 +259,6 @@ export function otelInstrumentation(options: OtelInstrumentationOptions = {}): I
   };
 
   const consume = async (consumed: ConsumeContext, handle: () => Promise<void>): Promise<void> => {
-    const { tracer, instruments } = active ?? resolve();
-    if (tracer === undefined && instruments === undefined) return handle();
     const received = consumed.received;
     const started = performance.now();
     const attributes: Attributes = {

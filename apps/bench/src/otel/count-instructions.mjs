@@ -1,0 +1,34 @@
+// Instructions per dispatch, counted by valgrind's callgrind: for each contender, two runs of
+// instructions.mjs (N1 and N2 dispatches); (I(N2) − I(N1)) / (N2 − N1) leaves start-up, module
+// loading and JIT warm-up out. Prints the counts and the ratios to plain. Needs `valgrind`.
+//   node src/otel/count-instructions.mjs [N1=20000] [N2=60000]
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+
+const [n1 = 20_000, n2 = 60_000] = process.argv.slice(2).map(Number);
+const script = join(import.meta.dirname, 'instructions.mjs');
+
+function instructions(variant, count) {
+  const run = spawnSync(
+    'valgrind',
+    ['--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath, script, variant, String(count)],
+    { encoding: 'utf8' },
+  );
+  if (run.status !== 0) throw new Error(`${variant} ${count}: ${run.stderr}`);
+  const match = /Collected : (\d+)/.exec(run.stderr);
+  if (match === null) throw new Error(`no instruction count in valgrind's output:\n${run.stderr}`);
+  return Number(match[1]);
+}
+
+const perDispatch = {};
+for (const variant of ['plain', 'noSdk', 'sdk']) {
+  perDispatch[variant] = (instructions(variant, n2) - instructions(variant, n1)) / (n2 - n1);
+  console.error(`${variant}: ${Math.round(perDispatch[variant])} instructions per dispatch`);
+}
+console.log('| contender | instructions / dispatch | × plain |');
+console.log('| --- | --: | --: |');
+for (const [variant, count] of Object.entries(perDispatch)) {
+  console.log(
+    `| ${variant} | ${Math.round(count).toLocaleString('en')} | ${(count / perDispatch.plain).toFixed(2)}× |`,
+  );
+}
