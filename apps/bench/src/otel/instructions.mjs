@@ -24,7 +24,7 @@ let instrumentation;
 if (variant === 'noSdk') instrumentation = otelInstrumentation();
 else if (variant === 'sdk') {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  const exporter = { export: (spans, done) => done({ code: 0 }), shutdown: async () => undefined };
+  const exporter = { export: (_spans, done) => done({ code: 0 }), shutdown: async () => undefined };
   instrumentation = otelInstrumentation({
     tracerProvider: new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
     meterProvider: new MeterProvider(),
