@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { createBullmqTransport } from '@finaegis/bullmq';
 import { type Cqrs, createCqrs, silentLogger, type Transport } from '@finaegis/core';
 import { createKafkaTransport } from '@finaegis/kafka';
-import { METRIC, otelInstrumentation, SENT_AT_HEADER } from '@finaegis/opentelemetry';
+import { METRIC, observeQueueDepth, otelInstrumentation, SENT_AT_HEADER } from '@finaegis/opentelemetry';
 import { migrate, OutboxRelay, PostgresTransactionManager } from '@finaegis/postgres';
 import { context, SpanStatusCode, trace } from '@opentelemetry/api';
 import { Redis } from 'ioredis';
@@ -202,5 +202,36 @@ describe.each(['bullmq', 'kafka'] as const)('on %s', (system) => {
         'messaging.system': system,
       }),
     ).toBe(1);
+  });
+
+  test('queue depth equals what was sent while no consumer of the group runs', async () => {
+    telemetry = createTelemetry();
+    const scope = `${system}-depth-${randomBytes(3).toString('hex')}`;
+    const transport = transports[system](scope);
+    apps.push(createCqrs({ logger: silentLogger, transport }));
+    // The group exists (it consumed once) and has no consumer now.
+    const subscription = await transport.consume('orders', async () => undefined, { group: 'matcher' });
+    await subscription.close();
+    for (let i = 0; i < 4; i++)
+      await transport.send('orders', { id: `m-${i}`, type: 'exchange.PlaceOrder', body: '{}', headers: {} });
+    const depth = observeQueueDepth(transport, [{ channel: 'orders', group: 'matcher' }], {
+      meterProvider: telemetry.meterProvider,
+      intervalMs: 60_000,
+    });
+    try {
+      await until(async () => {
+        await depth.refresh();
+        return total(await telemetry.metrics(), METRIC.queueDepth) === 4;
+      }, 20_000);
+      expect(
+        total(await telemetry.metrics(), METRIC.queueDepth, {
+          'messaging.system': system,
+          'messaging.destination.name': 'orders',
+          'messaging.consumer.group.name': 'matcher',
+        }),
+      ).toBe(4);
+    } finally {
+      depth.close();
+    }
   });
 });
