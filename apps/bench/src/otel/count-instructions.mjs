@@ -11,7 +11,17 @@ const script = join(import.meta.dirname, 'instructions.mjs');
 function instructions(variant, count) {
   const run = spawnSync(
     'valgrind',
-    ['--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath, script, variant, String(count)],
+    // --single-threaded: V8 compiles and collects garbage on the main thread, in the same order on
+    // every run, so that two runs differ by the dispatches only.
+    [
+      '--tool=callgrind',
+      '--callgrind-out-file=/dev/null',
+      process.execPath,
+      '--single-threaded',
+      script,
+      variant,
+      String(count),
+    ],
     { encoding: 'utf8' },
   );
   if (run.status !== 0) throw new Error(`${variant} ${count}: ${run.stderr}`);
@@ -21,7 +31,7 @@ function instructions(variant, count) {
 }
 
 const perDispatch = {};
-for (const variant of ['plain', 'noSdk', 'sdk']) {
+for (const variant of ['plain', 'noSdk', 'idle', 'sdk']) {
   perDispatch[variant] = (instructions(variant, n2) - instructions(variant, n1)) / (n2 - n1);
   console.error(`${variant}: ${Math.round(perDispatch[variant])} instructions per dispatch`);
 }

@@ -1,13 +1,13 @@
 // One process, one contender, `count` awaited dispatches: run under `valgrind --tool=callgrind` by
 // count-instructions.mjs, which takes the difference between two counts to get the instructions
 // per dispatch without start-up and warm-up. Plain JavaScript so that no loader runs under valgrind.
-//   node src/otel/instructions.mjs <plain|noSdk|sdk> <count>
+//   node src/otel/instructions.mjs <plain|noSdk|idle|sdk> <count>
 import { Command, createCqrs, silentLogger } from '@finaegis/core';
 import { otelInstrumentation } from '@finaegis/opentelemetry';
 import { context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { AlwaysOffSampler, BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 
 class PlaceOrder extends Command {
   static messageType = 'bench.PlaceOrder';
@@ -27,6 +27,12 @@ else if (variant === 'sdk') {
   const exporter = { export: (_spans, done) => done({ code: 0 }), shutdown: async () => undefined };
   instrumentation = otelInstrumentation({
     tracerProvider: new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
+    meterProvider: new MeterProvider(),
+  });
+} else if (variant === 'idle') {
+  // An SDK that records nothing: every trace sampled out, no metric reader. The hooks run in full.
+  instrumentation = otelInstrumentation({
+    tracerProvider: new BasicTracerProvider({ sampler: new AlwaysOffSampler() }),
     meterProvider: new MeterProvider(),
   });
 } else if (variant !== 'plain') throw new Error(`unknown variant ${variant}`);

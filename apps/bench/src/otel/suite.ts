@@ -8,6 +8,7 @@ import { context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import {
+  AlwaysOffSampler,
   BasicTracerProvider,
   type ReadableSpan,
   SimpleSpanProcessor,
@@ -29,9 +30,10 @@ import type { Suite, SuiteResult, TargetResult } from '../suite';
 const CONTENDERS = {
   plain: '@finaegis/core, no instrumentation (silent logger, no middleware)',
   noSdk:
-    'the same with createCqrs({ instrumentation: otelInstrumentation() }) and no SDK registered (the API alone: its no-op tracer and meter)',
+    "the same with createCqrs({ instrumentation: otelInstrumentation() }) and no SDK registered: it finds the API's no-op tracer and meter and installs no hooks",
   plainWithContext:
     'plain again, measured beside the SDK contender once its AsyncLocalStorage context manager is registered',
+  idle: 'the same with an SDK that records nothing (every trace sampled out by AlwaysOffSampler, a MeterProvider without readers): the hooks run in full',
   sdk: 'the same with an SDK recording: BasicTracerProvider + SimpleSpanProcessor (spans dropped by the exporter) and a MeterProvider aggregating every histogram and counter',
 } as const;
 type Contender = Exclude<keyof typeof CONTENDERS, 'plainWithContext'>;
@@ -39,6 +41,7 @@ const LABELS = {
   plain: 'plain',
   noSdk: 'otel, no SDK',
   plainWithContext: 'plain + context manager',
+  idle: 'otel, SDK idle',
   sdk: 'otel + SDK',
 } as const;
 
@@ -65,6 +68,13 @@ function build() {
   const apps = {
     plain: createCqrs({ logger: silentLogger }),
     noSdk: createCqrs({ logger: silentLogger, instrumentation: otelInstrumentation() }),
+    idle: createCqrs({
+      logger: silentLogger,
+      instrumentation: otelInstrumentation({
+        tracerProvider: new BasicTracerProvider({ sampler: new AlwaysOffSampler() }),
+        meterProvider: new MeterProvider(),
+      }),
+    }),
     sdk: createCqrs({
       logger: silentLogger,
       instrumentation: otelInstrumentation({ tracerProvider, meterProvider }),
@@ -140,19 +150,30 @@ export const otelSuite: Suite = {
       // Phase 2, with the context manager an SDK registers (AsyncLocalStorage slows every promise,
       // instrumented or not, so plain is measured again beside the SDK contender).
       context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-      const recorded = await runRounds(only(built.casesOf(['plain', 'sdk'])), rounds('SDK'));
+      const recorded = await runRounds(only(built.casesOf(['plain', 'idle', 'sdk'])), rounds('SDK'));
       results = bare.map((c, index) => {
         const other = recorded[index]!;
         const merged: CaseResult = {
           name: c.name,
           description: c.description,
-          median: { ...c.median, plainWithContext: other.median.plain!, sdk: other.median.sdk! },
-          rounds: { ...c.rounds, plainWithContext: other.rounds.plain!, sdk: other.rounds.sdk! },
-          rme: { ...c.rme, plainWithContext: other.rme.plain!, sdk: other.rme.sdk! },
+          median: {
+            ...c.median,
+            plainWithContext: other.median.plain!,
+            idle: other.median.idle!,
+            sdk: other.median.sdk!,
+          },
+          rounds: {
+            ...c.rounds,
+            plainWithContext: other.rounds.plain!,
+            idle: other.rounds.idle!,
+            sdk: other.rounds.sdk!,
+          },
+          rme: { ...c.rme, plainWithContext: other.rme.plain!, idle: other.rme.idle!, sdk: other.rme.sdk! },
         };
         // Cost = time per operation relative to plain = plain rate / contender rate.
         merged.ratios = {
           'noSdk cost': 1 / medianRatio(merged, 'noSdk', 'plain'),
+          'idle cost': 1 / medianRatio(merged, 'idle', 'plainWithContext'),
           'sdk cost': 1 / medianRatio(merged, 'sdk', 'plainWithContext'),
         };
         return merged;
@@ -175,7 +196,7 @@ export const otelSuite: Suite = {
           ];
     const notes = [
       `Rates are medians over ${options.rounds} rounds; a cost is the median of the per-round ratios plain rate / contender rate (time per operation relative to plain).`,
-      'No SDK: the providers are looked up at the first message and found to be the no-op ones; from then on every hook hands straight on (no span, no clock read, no header).',
+      "No SDK: otelInstrumentation() finds the API's no-op providers and returns no hooks, so the bus keeps its path without middleware. 'SDK idle' is the cost of the hooks themselves: an SDK that samples every trace out and has no metric reader.",
       'The SDK cost is against plain measured in the same phase, with the context manager the SDK needs registered (AsyncLocalStorage makes every promise dearer, instrumented or not).',
       'With the SDK every operation makes one INTERNAL span (ended, handed to a SimpleSpanProcessor whose exporter drops it) and records one histogram point.',
     ];
@@ -189,9 +210,10 @@ export const otelSuite: Suite = {
       c.name,
       ...(Object.keys(LABELS) as Array<keyof typeof LABELS>).map((name) => formatRate(c.median[name])),
       formatRatio(c.ratios?.['noSdk cost']),
+      formatRatio(c.ratios?.['idle cost']),
       formatRatio(c.ratios?.['sdk cost']),
     ]);
-    const lines = [markdownTable([header, ...rows], new Set([1, 2, 3, 4, 5, 6])), ''];
+    const lines = [markdownTable([header, ...rows], new Set([1, 2, 3, 4, 5, 6, 7, 8])), ''];
     for (const target of targets)
       lines.push(
         `- ${target.met ? 'met' : 'MISSED'}: dispatch, no SDK: ${(1 / target.ratio).toFixed(2)}× the time of plain (needs ≤ 1.10×)`,
