@@ -13,6 +13,9 @@ export function marketOf(pair: unknown): MarketConfig | undefined {
   return typeof pair === 'string' ? MARKETS.find((m) => m.pair === pair) : undefined;
 }
 
+/** The field error of a pair `marketOf` does not know. */
+export const UNKNOWN_PAIR = `must be one of ${MARKETS.map((m) => m.pair).join(', ')}`;
+
 /** A caller's `Idempotency-Key` and the fingerprint of the request that came with it. */
 export interface IdempotencyClaim {
   readonly key: string;
@@ -70,7 +73,7 @@ export function orderRuleProblems(
   command: Pick<PlaceOrderCommand, 'pair' | 'orderType' | 'amount' | 'price'>,
 ): FieldErrors {
   const market = marketOf(command.pair);
-  if (market === undefined) return { pair: [`must be one of ${MARKETS.map((m) => m.pair).join(', ')}`] };
+  if (market === undefined) return { pair: [UNKNOWN_PAIR] };
   const amountReasons: string[] = [];
   const priceReasons: string[] = [];
   const amount = decimalProblem(command.amount) === undefined ? parseAmount(command.amount) : undefined;

@@ -1,6 +1,5 @@
 import { invalid, Query } from '@finaegis/core';
-import { MARKETS } from '../config/domain';
-import { marketOf } from './order-rules';
+import { marketOf, UNKNOWN_PAIR } from './order-rules';
 import type { Balances, OrderBookView, OrderPage, OrderView } from './views';
 
 /** The order book of a pair: price levels up to `depth`, best bid/ask, spread, last price. */
@@ -16,8 +15,7 @@ export class GetOrderBookQuery extends Query<OrderBookView> {
 
   override validate(): void {
     invalid(this, {
-      pair:
-        marketOf(this.pair) === undefined ? [`must be one of ${MARKETS.map((m) => m.pair).join(', ')}`] : [],
+      pair: marketOf(this.pair) === undefined ? [UNKNOWN_PAIR] : [],
       depth: Number.isInteger(this.depth) && this.depth >= 1 && this.depth <= 100 ? [] : ['must be 1 to 100'],
     });
   }
