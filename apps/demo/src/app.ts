@@ -90,7 +90,7 @@ export interface ExchangeStats {
 
 export interface CreateAppOptions {
   readonly logger?: Logger;
-  /** Bus middleware (the CLI adds the logging middleware at LOG_LEVEL=info). */
+  /** Bus middleware (core adds the logging middleware itself when `config.domain.logLevel` is info or debug). */
   readonly middleware?: readonly Middleware[];
   /** Adapters to use instead of the configured ones (tests). */
   readonly adapters?: Partial<Adapters>;
