@@ -106,6 +106,15 @@ describe('placing orders', () => {
     });
   });
 
+  it('deciding an order adds no balance the events do not carry (a rejected order leaves no empty asset)', () => {
+    // carol holds only BTC: a USD buy is rejected, and must not leave a USD entry behind.
+    expect(place('carol', 'buy', '1', '30000')).toMatchObject({ status: 'rejected' });
+    expect(Object.keys(exchange.balances('carol').balances)).toEqual(['BTC']);
+    const rebuilt = new Exchange('main');
+    rebuilt.loadFromHistory(exchange.uncommittedEvents);
+    expect(rebuilt.balances('carol')).toEqual(exchange.balances('carol'));
+  });
+
   it('places an order id once: the same command again returns the same order', () => {
     const command = new PlaceOrderCommand('same', 'alice', 'BTC/USD', 'buy', 'limit', '1', '30000');
     exchange.placeOrder(command, init);

@@ -82,7 +82,8 @@ export class Accounts {
     price: Amount | null,
   ): { locked: Amount } | { problem: string } {
     const asset = lockedAsset(market, side);
-    const available = this.#holding(accountId, asset).available;
+    // Read without creating: a decision must not add state that no event carries.
+    const available = this.#holdings.get(accountId)?.get(asset)?.available ?? 0n;
     if (side === 'buy') {
       const locked = price === null ? minAmount(available, MAX_NOTIONAL) : mulUp(amount, price);
       if (locked === 0n || locked > available) {
