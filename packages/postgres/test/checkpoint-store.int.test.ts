@@ -1,5 +1,5 @@
-import { ConfigError } from '@finaegis/core';
-import { PostgresCheckpointStore } from '@finaegis/postgres';
+import { InvalidArgumentError } from '@finaegis/core';
+import { createPostgresCheckpointStore } from '@finaegis/postgres';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { freshSchema } from './helpers';
 
@@ -13,10 +13,10 @@ afterAll(async () => {
 
 // Load, save, reset and saves in transactions are checked by the contract suite (contract.test.ts).
 describe('PostgresCheckpointStore', () => {
-  test('refuses a position that is not an integer >= 0 with ConfigError, before touching the table', async () => {
-    const checkpoints = new PostgresCheckpointStore({ pool: db.pool, schema: db.schema });
+  test('refuses a position that is not an integer >= 0 with InvalidArgumentError, before touching the table', async () => {
+    const checkpoints = createPostgresCheckpointStore({ pool: db.pool, schema: db.schema });
     for (const position of [-1, 1.5, Number.NaN]) {
-      await expect(checkpoints.save('balances', position)).rejects.toBeInstanceOf(ConfigError);
+      await expect(checkpoints.save('balances', position)).rejects.toBeInstanceOf(InvalidArgumentError);
     }
     expect(await checkpoints.load('balances')).toBe(0);
     await checkpoints.close();
