@@ -195,7 +195,7 @@ class MemoryEventStore implements EventStore {
       const committedIds = this.#eventIds.get(streamId);
       for (const event of events) {
         if (committedIds?.has(event.eventId) === true || added.has(event.eventId)) {
-          throw new DuplicateEventError(streamId, event.eventId);
+          throw new DuplicateEventError(streamId, event.eventId, { adapter: ADAPTER });
         }
         added.add(event.eventId);
       }
@@ -229,7 +229,8 @@ class MemoryEventStore implements EventStore {
     const committedIds = this.#eventIds.get(streamId);
     const stagedIds = staged.eventIds.get(streamId);
     for (const event of events) {
-      if (stagedIds?.has(event.eventId) === true) throw new DuplicateEventError(streamId, event.eventId);
+      if (stagedIds?.has(event.eventId) === true)
+        throw new DuplicateEventError(streamId, event.eventId, { adapter: ADAPTER });
     }
     checkDuplicates(streamId, events, committedIds);
     // Kept even when empty: its version check is made again at commit.

@@ -47,7 +47,7 @@ class MemoryTransactionManager implements TransactionManager {
     const running = Promise.resolve().then(() => memoryTransaction.run(tx, () => work(tx)));
     try {
       const result = await withTimeout(running, timeoutMs, () => {
-        const error = new TransactionTimeoutError(timeoutMs);
+        const error = new TransactionTimeoutError(timeoutMs, { adapter: ADAPTER });
         // Dropped at once: late work of a timed-out transaction must find it closed.
         staging.rollback();
         controller.abort(error);

@@ -56,14 +56,14 @@ export function checkExpected(streamId: string, expected: ExpectedVersion, curre
     case 'any':
       return;
     case 'no_stream':
-      if (current !== 0) throw new ConcurrencyError(streamId, 0, current);
+      if (current !== 0) throw new ConcurrencyError(streamId, 0, current, { adapter: ADAPTER });
       return;
     case 'exists':
       // `ConcurrencyError` carries a number; 1 reads as "at least one event".
-      if (current === 0) throw new ConcurrencyError(streamId, 1, 0);
+      if (current === 0) throw new ConcurrencyError(streamId, 1, 0, { adapter: ADAPTER });
       return;
     default:
-      if (expected !== current) throw new ConcurrencyError(streamId, expected, current);
+      if (expected !== current) throw new ConcurrencyError(streamId, expected, current, { adapter: ADAPTER });
   }
 }
 
@@ -76,7 +76,7 @@ export function checkDuplicates(
   const batchIds = new Set<string>();
   for (const event of events) {
     if (committedIds?.has(event.eventId) === true || batchIds.has(event.eventId)) {
-      throw new DuplicateEventError(streamId, event.eventId);
+      throw new DuplicateEventError(streamId, event.eventId, { adapter: ADAPTER });
     }
     batchIds.add(event.eventId);
   }

@@ -122,7 +122,8 @@ class PostgresEventStore implements EventStore {
     const { mode, version } = expectation(options.expectedVersion);
     const seen = new Set<string>();
     for (const event of events) {
-      if (seen.has(event.eventId)) throw new DuplicateEventError(streamId, event.eventId);
+      if (seen.has(event.eventId))
+        throw new DuplicateEventError(streamId, event.eventId, { adapter: ADAPTER });
       seen.add(event.eventId);
       if (!Number.isFinite(event.occurredAt)) {
         throw new InvalidArgumentError(
@@ -152,16 +153,22 @@ class PostgresEventStore implements EventStore {
       if (isUniqueViolation(error)) {
         if (error.constraint === 'events_event_id_key') {
           const id = /\(event_id\)=\((.*)\)/.exec((error as { detail?: string }).detail ?? '')?.[1];
-          throw new DuplicateEventError(streamId, id ?? events[0]?.eventId ?? '', { cause: error });
+          throw new DuplicateEventError(streamId, id ?? events[0]?.eventId ?? '', {
+            adapter: ADAPTER,
+            cause: error,
+          });
         }
-        throw new ConcurrencyError(streamId, version, undefined, { cause: error });
+        throw new ConcurrencyError(streamId, version, undefined, { adapter: ADAPTER, cause: error });
       }
       throw error;
     }
     if (row === undefined) throw new PostgresError('unexpected-result', 'append_events returned no row');
-    if (row.duplicate_event_id !== null) throw new DuplicateEventError(streamId, row.duplicate_event_id);
+    if (row.duplicate_event_id !== null)
+      throw new DuplicateEventError(streamId, row.duplicate_event_id, { adapter: ADAPTER });
     if (!row.ok) {
-      throw new ConcurrencyError(streamId, mode === 'exists' ? 1 : version, row.stream_version);
+      throw new ConcurrencyError(streamId, mode === 'exists' ? 1 : version, row.stream_version, {
+        adapter: ADAPTER,
+      });
     }
     return { version: row.stream_version, position: Number(row.last_position) };
   }

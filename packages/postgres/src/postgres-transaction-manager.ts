@@ -141,7 +141,7 @@ class PostgresTransactionManager implements TransactionManager {
       } catch (error) {
         state.ended = true;
         const reason = isDatabaseTimeout(error)
-          ? new TransactionTimeoutError(ms, { cause: error })
+          ? new TransactionTimeoutError(ms, { adapter: ADAPTER, cause: error })
           : sqlState(error) === IN_FAILED_TRANSACTION
             ? abortedByCaughtFailure(error)
             : error;
@@ -163,10 +163,10 @@ class PostgresTransactionManager implements TransactionManager {
 
     let reason: unknown;
     if (state.doomed !== undefined) reason = state.doomed;
-    else if (outcome.kind === 'timeout') reason = new TransactionTimeoutError(ms);
+    else if (outcome.kind === 'timeout') reason = new TransactionTimeoutError(ms, { adapter: ADAPTER });
     else if (outcome.kind === 'rejected')
       reason = isDatabaseTimeout(outcome.error)
-        ? new TransactionTimeoutError(ms, { cause: outcome.error })
+        ? new TransactionTimeoutError(ms, { adapter: ADAPTER, cause: outcome.error })
         : outcome.error;
     const timeout = reason instanceof TransactionTimeoutError;
     state.ended = true;
@@ -295,7 +295,7 @@ async function runSavepoint<T>(
     await state.client.query(`SAVEPOINT ${name}`);
   } catch (error) {
     if (isDatabaseTimeout(error))
-      throw doom(state, new TransactionTimeoutError(state.timeoutMs, { cause: error }));
+      throw doom(state, new TransactionTimeoutError(state.timeoutMs, { adapter: ADAPTER, cause: error }));
     // An earlier statement of the outer work failed and was caught: nothing can run or commit now.
     if (sqlState(error) === IN_FAILED_TRANSACTION) throw doom(state, abortedByCaughtFailure(error));
     throw error;
@@ -343,7 +343,7 @@ async function undo(state: TransactionState, name: string, error: unknown): Prom
   if (state.doomed !== undefined) return state.doomed;
   // Out of time: the outer transaction cannot go on, so it fails as a whole, as a timeout.
   if (isDatabaseTimeout(error)) {
-    return doom(state, new TransactionTimeoutError(state.timeoutMs, { cause: error }));
+    return doom(state, new TransactionTimeoutError(state.timeoutMs, { adapter: ADAPTER, cause: error }));
   }
   try {
     await state.client.query(`ROLLBACK TO SAVEPOINT ${name}; RELEASE SAVEPOINT ${name}`);
@@ -351,7 +351,7 @@ async function undo(state: TransactionState, name: string, error: unknown): Prom
     return doom(
       state,
       isDatabaseTimeout(undoError)
-        ? new TransactionTimeoutError(state.timeoutMs, { cause: undoError })
+        ? new TransactionTimeoutError(state.timeoutMs, { adapter: ADAPTER, cause: undoError })
         : new UnitOfWorkError(
             `[@finaegis/postgres] savepoint: the nested work failed and could not be rolled back (${(undoError as Error).message}); the whole transaction rolls back`,
             { cause: error },
