@@ -8,6 +8,7 @@ import {
   newId,
   type StoredEvent,
 } from '@finaegis/core';
+import { rejectionOf } from './registration';
 
 /** The assertions the event store contract uses; vitest's `expect` (or jest's) fits. */
 export interface EventStoreContractAssertion {
@@ -578,15 +579,6 @@ function newEvent(
   metadata: Record<string, unknown> = {},
 ): NewEvent {
   return { eventId: newId(), type, data, metadata, occurredAt: Date.now() };
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the operation to fail, but it succeeded');
 }
 
 function expectIncreasing(expect: EventStoreContractRunner['expect'], positions: number[]): void {

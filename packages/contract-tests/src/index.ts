@@ -34,4 +34,4 @@ export {
   type TransportHarness,
   type TransportTolerances,
   transportContract,
-} from './transport-contract';
+} from './transport/index';

@@ -5,6 +5,17 @@ import {
   type TransportMessage,
   UnitOfWorkError,
 } from '@finaegis/core';
+import { ContractTestError } from './errors/contract-test-error';
+import { PlannedFailure } from './errors/planned-failure';
+import {
+  assemble,
+  type ContractGroup,
+  defineTests,
+  featuresOff,
+  rejectionOf,
+  requireHook,
+  TestScope,
+} from './registration';
 import { type ContractRunner, gate, report, sleep, uniqueName, waitFor } from './runner';
 
 /**
@@ -58,25 +69,21 @@ export interface TransactionManagerHarness {
 }
 
 /** Registers one group of the transaction manager contract. */
-export type TransactionManagerContractGroup = (
-  runner: ContractRunner,
-  harness: TransactionManagerHarness,
-) => void;
+export type TransactionManagerContractGroup = ContractGroup<TransactionManagerHarness>;
 
 // Long enough for any test's work; the timeout tests use the harness's short one.
 const RUN = { timeoutMs: 30_000 } as const;
 
-class Scope {
+class Scope extends TestScope {
   readonly prefix = uniqueName('contract-tx');
-  private readonly managers: TransactionManager[] = [];
   private keys = 0;
 
-  constructor(readonly harness: TransactionManagerHarness) {}
+  constructor(readonly harness: TransactionManagerHarness) {
+    super();
+  }
 
   async manager(): Promise<TransactionManager> {
-    const manager = await this.harness.create();
-    this.managers.push(manager);
-    return manager;
+    return this.opened(await this.harness.create());
   }
 
   /** A probe key of this test. */
@@ -84,41 +91,10 @@ class Scope {
     this.keys++;
     return `${this.prefix}-${label}-${this.keys}`;
   }
-
-  async dispose(): Promise<void> {
-    await Promise.allSettled(this.managers.map((m) => m.close()));
-  }
 }
 
-function define(
-  runner: ContractRunner,
-  harness: TransactionManagerHarness,
-): (name: string, body: (scope: Scope) => Promise<void>) => void {
-  const timeout = harness.tolerances?.testTimeoutMs ?? 60_000;
-  return (name, body) => {
-    runner.test(
-      name,
-      async () => {
-        const scope = new Scope(harness);
-        try {
-          await body(scope);
-        } finally {
-          await scope.dispose();
-        }
-      },
-      timeout,
-    );
-  };
-}
-
-/** The error `promise` rejects with; fails when it resolves. */
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('[@finaegis/contract-tests] expected the operation to fail, but it succeeded');
+function define(runner: ContractRunner, harness: TransactionManagerHarness) {
+  return defineTests(runner, harness.tolerances?.testTimeoutMs ?? 60_000, () => new Scope(harness));
 }
 
 /** Asserts `value` is a `type`, showing what it was instead when it is not. */
@@ -139,13 +115,9 @@ function expectInstance(
 /** Calls the context's savepoint, which the features say it has. */
 function savepointOf(tx: TransactionContext): NonNullable<TransactionContext['savepoint']> {
   if (typeof tx.savepoint !== 'function') {
-    throw new Error('[@finaegis/contract-tests] the harness declares savepoint, but the context has none');
+    throw new ContractTestError('the harness declares savepoint, but the context has none');
   }
   return tx.savepoint.bind(tx);
-}
-
-class Planned extends Error {
-  override readonly name = 'PlannedFailure';
 }
 
 const basics: TransactionManagerContractGroup = (runner, harness) => {
@@ -171,7 +143,7 @@ const basics: TransactionManagerContractGroup = (runner, harness) => {
     test('a rejected work rolls back, rethrows its own error and aborts the signal', async (scope) => {
       const manager = await scope.manager();
       const key = scope.key();
-      const failure = new Planned('the work failed');
+      const failure = new PlannedFailure('the work failed');
       let signal: AbortSignal | undefined;
       const error = await rejectionOf(
         manager.run(async (tx) => {
@@ -187,7 +159,7 @@ const basics: TransactionManagerContractGroup = (runner, harness) => {
 
     test('a work that throws before returning a promise rolls back too', async (scope) => {
       const manager = await scope.manager();
-      const failure = new Planned('thrown at once');
+      const failure = new PlannedFailure('thrown at once');
       const error = await rejectionOf(
         manager.run(() => {
           throw failure;
@@ -280,14 +252,14 @@ const isolation: TransactionManagerContractGroup = (runner, harness) => {
         await probe.write(tx, dropped, 1);
         bothWrote[0].open();
         await bothWrote[1].promise;
-        throw new Planned('rolls back');
+        throw new PlannedFailure('rolls back');
       }, RUN);
       const committing = manager.run(async (tx) => {
         await probe.write(tx, kept, 2);
         bothWrote[1].open();
         await bothWrote[0].promise;
       }, RUN);
-      expectInstance(expect, await rejectionOf(failing), Planned);
+      expectInstance(expect, await rejectionOf(failing), PlannedFailure);
       await committing;
       expect(await probe.read(kept)).toBe(2);
       expect(await probe.read(dropped)).toBe(0);
@@ -326,7 +298,7 @@ const savepoints: TransactionManagerContractGroup = (runner, harness) => {
         scope.key('inner'),
         scope.key('after'),
       ];
-      const failure = new Planned('nested failed');
+      const failure = new PlannedFailure('nested failed');
       await manager.run(async (tx) => {
         await probe.write(tx, before, 1);
         await probe.write(tx, overwritten, 1);
@@ -372,10 +344,10 @@ const savepoints: TransactionManagerContractGroup = (runner, harness) => {
       const error = await rejectionOf(
         manager.run(async (tx) => {
           await savepointOf(tx)((nested) => probe.write(nested, inner, 5));
-          throw new Planned('outer failed');
+          throw new PlannedFailure('outer failed');
         }, RUN),
       );
-      expectInstance(expect, error, Planned);
+      expectInstance(expect, error, PlannedFailure);
       expect(await probe.read(inner)).toBe(0);
     });
 
@@ -396,10 +368,10 @@ const savepoints: TransactionManagerContractGroup = (runner, harness) => {
             savepointOf(level1)(async (level2) => {
               expect(await probe.readIn(level2, middle)).toBe(2);
               await probe.write(level2, innermost, 3);
-              throw new Planned('innermost failed');
+              throw new PlannedFailure('innermost failed');
             }),
           );
-          expectInstance(expect, error, Planned);
+          expectInstance(expect, error, PlannedFailure);
           expect(await probe.readIn(level1, innermost)).toBe(0);
           expect(await probe.readIn(level1, middle)).toBe(2);
         });
@@ -407,10 +379,10 @@ const savepoints: TransactionManagerContractGroup = (runner, harness) => {
           savepointOf(tx)(async (level1) => {
             await probe.write(level1, droppedMiddle, 4);
             await savepointOf(level1)((level2) => probe.write(level2, keptInner, 5));
-            throw new Planned('middle failed after its nested work resolved');
+            throw new PlannedFailure('middle failed after its nested work resolved');
           }),
         );
-        expectInstance(expect, error, Planned);
+        expectInstance(expect, error, PlannedFailure);
         expect(await probe.readIn(tx, keptInner)).toBe(0);
       }, RUN);
       expect(await probe.read(outer)).toBe(1);
@@ -433,7 +405,7 @@ const savepoints: TransactionManagerContractGroup = (runner, harness) => {
           // Time for the second to start if it were not held back.
           await sleep(50);
           steps.push('first fails');
-          throw new Planned('first failed');
+          throw new PlannedFailure('first failed');
         });
         const second = savepoint(async (nested) => {
           steps.push('second starts');
@@ -461,10 +433,8 @@ const outbox: TransactionManagerContractGroup = (runner, harness) => {
     return;
   }
   const sentIds = async (channel: string): Promise<string[]> => {
-    if (harness.sent === undefined) {
-      throw new Error(`[@finaegis/contract-tests] the ${harness.name} harness needs sent() for this test`);
-    }
-    return (await harness.sent(channel)).map((message) => message.id);
+    const sent = requireHook(harness.name, harness.sent?.bind(harness), 'sent()');
+    return (await sent(channel)).map((message) => message.id);
   };
   const message = (id: string): TransportMessage => ({
     id,
@@ -474,9 +444,7 @@ const outbox: TransactionManagerContractGroup = (runner, harness) => {
   });
   const enqueueOf = (tx: TransactionContext): NonNullable<TransactionContext['enqueue']> => {
     if (typeof tx.enqueue !== 'function') {
-      throw new Error(
-        '[@finaegis/contract-tests] the harness declares outbox, but the context has no enqueue',
-      );
+      throw new ContractTestError('the harness declares outbox, but the context has no enqueue');
     }
     return tx.enqueue.bind(tx);
   };
@@ -504,7 +472,7 @@ const outbox: TransactionManagerContractGroup = (runner, harness) => {
       await rejectionOf(
         manager.run(async (tx) => {
           await enqueueOf(tx)(channel, message(`${scope.prefix}-dropped`));
-          throw new Planned('rolled back');
+          throw new PlannedFailure('rolled back');
         }, RUN),
       );
       // A later commit on the channel shows the relay is running, and that nothing came before it.
@@ -525,7 +493,7 @@ const outbox: TransactionManagerContractGroup = (runner, harness) => {
           await rejectionOf(
             savepointOf(tx)(async (nested) => {
               await enqueueOf(nested)(channel, message(id('failed-nested')));
-              throw new Planned('nested failed');
+              throw new PlannedFailure('nested failed');
             }),
           );
           await savepointOf(tx)((nested) => enqueueOf(nested)(channel, message(id('resolved-nested'))));
@@ -556,7 +524,7 @@ const ending: TransactionManagerContractGroup = (runner, harness) => {
       await rejectionOf(
         manager.run(async (tx) => {
           rolledBack = tx;
-          throw new Planned('rolled back');
+          throw new PlannedFailure('rolled back');
         }, RUN),
       );
       for (const tx of [committed, rolledBack!]) {
@@ -601,18 +569,6 @@ const GROUPS = { features, basics, timeouts, isolation, savepoints, outbox, endi
 /** Names of the groups `transactionManagerContract` runs; each is also `transactionManagerContract.<name>`. */
 export type TransactionManagerContractGroupName = keyof typeof GROUPS;
 
-function runAll(runner: ContractRunner, harness: TransactionManagerHarness): void {
-  const off = Object.entries(harness.features)
-    .filter(([, on]) => !on)
-    .map(([name]) => name);
-  report(
-    `${harness.name} transaction manager: ${off.length === 0 ? 'every group' : `features declared off: ${off.join(', ')}`}`,
-  );
-  runner.describe(`${harness.name} transaction manager contract`, () => {
-    for (const group of Object.values(GROUPS)) group(runner, harness);
-  });
-}
-
 /**
  * Registers the whole transaction manager contract for an adapter: commit, rollback, timeout,
  * isolation, savepoints (`features.savepoint`), the outbox (`features.outbox`) and what a context
@@ -623,7 +579,13 @@ export const transactionManagerContract: ((
   runner: ContractRunner,
   harness: TransactionManagerHarness,
 ) => void) &
-  Readonly<Record<TransactionManagerContractGroupName, TransactionManagerContractGroup>> = Object.assign(
-  runAll,
+  Readonly<Record<TransactionManagerContractGroupName, TransactionManagerContractGroup>> = assemble(
+  (harness: TransactionManagerHarness) => `${harness.name} transaction manager`,
   GROUPS,
+  (harness) => {
+    const off = featuresOff(harness.features);
+    report(
+      `${harness.name} transaction manager: ${off.length === 0 ? 'every group' : `features declared off: ${off.join(', ')}`}`,
+    );
+  },
 );
