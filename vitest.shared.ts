@@ -11,6 +11,7 @@ const workspacePackages = ['core', 'memory', 'contract-tests', 'bullmq', 'kafka'
 /** Subpath entries (`@finaegis/<package>/<subpath>`) and the source file each one builds from. */
 const subpathEntries: Record<string, string> = {
   'core/adapter': 'packages/core/src/adapter/index.ts',
+  'memory/testing': 'packages/memory/src/testing.ts',
 };
 
 /** Exact-match aliases, so that `@finaegis/core` does not also catch `@finaegis/core/adapter`. */

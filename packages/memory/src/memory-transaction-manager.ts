@@ -27,7 +27,7 @@ const ADAPTER = '@finaegis/memory';
  * inside `run` and send them after commit. Other writes the work makes are not undone.
  * `tx.client` is `undefined`.
  */
-export class MemoryTransactionManager implements TransactionManager {
+class MemoryTransactionManager implements TransactionManager {
   readonly name = 'memory';
 
   async run<T>(work: (tx: TransactionContext) => Promise<T>, options: TransactionOptions): Promise<T> {
@@ -99,3 +99,5 @@ export class MemoryTransactionManager implements TransactionManager {
 export function createMemoryTransactionManager(): MemoryTransactionManager {
   return new MemoryTransactionManager();
 }
+
+export type { MemoryTransactionManager };

@@ -1,6 +1,6 @@
 import { type CacheStats, type CacheStore, ConfigError, InvalidArgumentError } from '@finaegis/core';
 
-/** Options of {@link MemoryCacheStore}. */
+/** Options of {@link createMemoryCacheStore}. */
 export interface MemoryCacheStoreOptions {
   /**
    * How often expired entries are swept out, in milliseconds (they are also dropped when read).
@@ -25,7 +25,7 @@ const ADAPTER = '@finaegis/memory';
  * returned by `get`) changes the cached value. The query bus caches handler results and never
  * changes them, so copying would only cost time. Nothing is shared between processes.
  */
-export class MemoryCacheStore implements CacheStore {
+class MemoryCacheStore implements CacheStore {
   readonly name = 'memory';
   /** One map per namespace: clearing a namespace swaps its map, whatever its size. */
   private readonly namespaces = new Map<string, Map<string, Entry>>();
@@ -38,7 +38,9 @@ export class MemoryCacheStore implements CacheStore {
   constructor(options: MemoryCacheStoreOptions = {}) {
     const now = options.now ?? Date.now;
     if (typeof now !== 'function')
-      throw new ConfigError('now', typeof now, 'a function returning ms since the epoch');
+      throw new ConfigError('now', typeof now, 'a function returning ms since the epoch', {
+        adapter: ADAPTER,
+      });
     this.now = now;
     const interval = options.sweepIntervalMs ?? 60_000;
     if (typeof interval !== 'number' || !Number.isFinite(interval) || interval < 0) {
@@ -46,6 +48,7 @@ export class MemoryCacheStore implements CacheStore {
         'sweepIntervalMs',
         interval,
         'a number of milliseconds >= 0 (0 turns the sweep off)',
+        { adapter: ADAPTER },
       );
     }
     if (interval > 0) {
@@ -148,3 +151,5 @@ export class MemoryCacheStore implements CacheStore {
 export function createMemoryCacheStore(options: MemoryCacheStoreOptions = {}): MemoryCacheStore {
   return new MemoryCacheStore(options);
 }
+
+export type { MemoryCacheStore };

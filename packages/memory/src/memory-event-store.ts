@@ -1,7 +1,5 @@
 import {
   type AppendResult,
-  type CheckpointStore,
-  ConcurrencyError,
   DuplicateEventError,
   type EventStore,
   type ExpectedVersion,
@@ -11,6 +9,18 @@ import {
   type StoredEvent,
 } from '@finaegis/core';
 import { currentStaging, type StagingParticipant } from './staging';
+import {
+  checkCount,
+  checkDuplicates,
+  checkExpected,
+  checkExpectedVersion,
+  checkLimit,
+  checkStreamId,
+  copyNewEvent,
+  deepFreeze,
+  jsonCopy,
+  restoreEntry,
+} from './store-checks';
 
 const ADAPTER = '@finaegis/memory';
 
@@ -53,7 +63,7 @@ interface StagedSnapshot {
  * a test sees is what a database-backed store would give back (a `Date` in `data` comes back
  * as a string unless it went through `encodeJson`, as the repository does).
  */
-export class MemoryEventStore implements EventStore {
+class MemoryEventStore implements EventStore {
   readonly name = 'memory';
   // A private object, so that committing is not part of the store's public surface.
   readonly #participant: StagingParticipant<StagedWrites> = {
@@ -295,46 +305,9 @@ export class MemoryEventStore implements EventStore {
   }
 }
 
-/**
- * Projection checkpoints in a Map. Inside a transaction of a `MemoryTransactionManager` a save is
- * staged and written at commit (dropped on rollback); the transaction loads its own value.
- */
-export class MemoryCheckpointStore implements CheckpointStore {
-  readonly #positions = new Map<string, number>();
-  readonly #participant: StagingParticipant<Map<string, number>> = {
-    prepareCommit: (staged) => () => {
-      for (const [projection, position] of staged) this.#positions.set(projection, position);
-    },
-  };
-
-  async load(projection: string): Promise<number> {
-    checkProjection(projection);
-    return (
-      currentStaging()?.readable(this.#participant)?.get(projection) ?? this.#positions.get(projection) ?? 0
-    );
-  }
-
-  async save(projection: string, position: number): Promise<void> {
-    checkProjection(projection);
-    checkCount(position, 'position', 0);
-    const staging = currentStaging();
-    if (staging === undefined) {
-      this.#positions.set(projection, position);
-      return;
-    }
-    const staged = staging.writable(this.#participant, () => new Map<string, number>(), 'save');
-    const replaced = staged.get(projection);
-    staged.set(projection, position);
-    staging.undoable(() => restoreEntry(staged, projection, replaced));
-  }
-}
-
+/** Creates an in-process event store (see {@link MemoryEventStore}). */
 export function createMemoryEventStore(): MemoryEventStore {
   return new MemoryEventStore();
-}
-
-export function createMemoryCheckpointStore(): MemoryCheckpointStore {
-  return new MemoryCheckpointStore();
 }
 
 function newStagedWrites(): StagedWrites {
@@ -358,12 +331,6 @@ function unstage(staged: StagedWrites, streamId: string, events: readonly NewEve
   staged.total -= events.length;
 }
 
-/** Puts back the entry a staged write replaced (or removes it when there was none). */
-function restoreEntry<V>(map: Map<string, V>, key: string, replaced: V | undefined): void {
-  if (replaced === undefined) map.delete(key);
-  else map.set(key, replaced);
-}
-
 function lastPositionOf(stream: readonly StoredEvent[] | undefined): number {
   return stream === undefined || stream.length === 0 ? 0 : stream[stream.length - 1]!.position;
 }
@@ -382,126 +349,4 @@ function sliceOfBoth<T>(
   return result;
 }
 
-function checkStreamId(streamId: unknown, argument = 'streamId'): asserts streamId is string {
-  if (typeof streamId !== 'string' || streamId === '') {
-    throw new InvalidArgumentError(
-      ADAPTER,
-      argument,
-      `must be a non-empty string, got ${JSON.stringify(streamId)}`,
-    );
-  }
-}
-
-function checkProjection(projection: unknown): asserts projection is string {
-  if (typeof projection !== 'string' || projection === '') {
-    throw new InvalidArgumentError(
-      ADAPTER,
-      'projection',
-      `must be a non-empty string, got ${JSON.stringify(projection)}`,
-    );
-  }
-}
-
-function checkExpectedVersion(expected: unknown): asserts expected is ExpectedVersion {
-  if (expected === 'any' || expected === 'no_stream' || expected === 'exists') return;
-  if (typeof expected !== 'number' || !Number.isInteger(expected) || expected < 0) {
-    throw new InvalidArgumentError(
-      ADAPTER,
-      'expectedVersion',
-      `must be an integer >= 0, 'any', 'no_stream' or 'exists', got ${String(expected)}`,
-    );
-  }
-}
-
-/** `expected` has passed `checkExpectedVersion`. */
-function checkExpected(streamId: string, expected: ExpectedVersion, current: number): void {
-  switch (expected) {
-    case 'any':
-      return;
-    case 'no_stream':
-      if (current !== 0) throw new ConcurrencyError(streamId, 0, current);
-      return;
-    case 'exists':
-      // `ConcurrencyError` carries a number; 1 reads as "at least one event".
-      if (current === 0) throw new ConcurrencyError(streamId, 1, 0);
-      return;
-    default:
-      if (expected !== current) throw new ConcurrencyError(streamId, expected, current);
-  }
-}
-
-function checkDuplicates(
-  streamId: string,
-  events: readonly NewEvent[],
-  committedIds: ReadonlySet<string> | undefined,
-): void {
-  const batchIds = new Set<string>();
-  for (const event of events) {
-    if (committedIds?.has(event.eventId) === true || batchIds.has(event.eventId)) {
-      throw new DuplicateEventError(streamId, event.eventId);
-    }
-    batchIds.add(event.eventId);
-  }
-}
-
-/** Checks one event and returns a frozen JSON copy of it. */
-function copyNewEvent(event: NewEvent, index: number): NewEvent {
-  const argument = `events[${index}]`;
-  if (typeof event !== 'object' || event === null) {
-    throw new InvalidArgumentError(ADAPTER, argument, 'must be an object');
-  }
-  const problems: string[] = [];
-  if (typeof event.eventId !== 'string' || event.eventId === '')
-    problems.push('eventId must be a non-empty string');
-  if (typeof event.type !== 'string' || event.type === '') problems.push('type must be a non-empty string');
-  if (!isRecord(event.data)) problems.push('data must be an object');
-  if (!isRecord(event.metadata)) problems.push('metadata must be an object');
-  if (typeof event.occurredAt !== 'number' || !Number.isFinite(event.occurredAt)) {
-    problems.push('occurredAt must be a number (ms since the epoch)');
-  }
-  if (problems.length > 0) throw new InvalidArgumentError(ADAPTER, argument, problems.join('; '));
-  return Object.freeze({
-    eventId: event.eventId,
-    type: event.type,
-    data: deepFreeze(jsonCopy(event.data, `${argument}.data`)),
-    metadata: deepFreeze(jsonCopy(event.metadata, `${argument}.metadata`)),
-    occurredAt: event.occurredAt,
-  });
-}
-
-function checkCount(value: unknown, name: string, min: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw new InvalidArgumentError(ADAPTER, name, `must be an integer >= ${min}, got ${String(value)}`);
-  }
-  return value;
-}
-
-function checkLimit(limit: unknown): number | undefined {
-  if (limit === undefined) return undefined;
-  return checkCount(limit, 'limit', 0);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function jsonCopy<T>(value: T, argument: string): T {
-  try {
-    return JSON.parse(JSON.stringify(value)) as T;
-  } catch (error) {
-    throw new InvalidArgumentError(
-      ADAPTER,
-      argument,
-      `is not JSON-compatible (${(error as Error).message})`,
-      { cause: error },
-    );
-  }
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
-}
+export type { MemoryEventStore };
