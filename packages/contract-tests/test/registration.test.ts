@@ -74,6 +74,7 @@ describe('transportContract registration', () => {
       'close',
       'dedupe',
       'depth',
+      'input',
       'afterClose',
       'concurrency',
       'reconnect',

@@ -13,6 +13,7 @@ import { depth } from './depth';
 import { features } from './features';
 import { groups } from './groups';
 import type { TransportContractGroup, TransportHarness } from './harness';
+import { input } from './input';
 import { ordering } from './ordering';
 import { priority } from './priority';
 import { reconnect } from './reconnect';
@@ -34,6 +35,7 @@ const GROUPS = {
   close,
   dedupe,
   depth,
+  input,
   afterClose,
   concurrency,
   reconnect,
