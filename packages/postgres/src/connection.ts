@@ -27,7 +27,9 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 export function quoteSchema(schema: string): string {
   if (!IDENTIFIER.test(schema)) {
-    throw new ConfigError('schema', schema, 'a PostgreSQL identifier: letters, digits, _ (at most 63)');
+    throw new ConfigError('schema', schema, 'a PostgreSQL identifier: letters, digits, _ (at most 63)', {
+      adapter: '@finaegis/postgres',
+    });
   }
   return `"${schema}"`;
 }

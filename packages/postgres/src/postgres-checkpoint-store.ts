@@ -1,4 +1,4 @@
-import { type CheckpointStore, ConfigError } from '@finaegis/core';
+import { type CheckpointStore, InvalidArgumentError } from '@finaegis/core';
 import {
   currentPostgresTransaction,
   type PostgresConnectionOptions,
@@ -11,7 +11,7 @@ import {
  * Projection checkpoints in `<schema>.checkpoints`. Inside a PostgresTransactionManager transaction
  * the save joins it, so a projection can update its read model and its position atomically.
  */
-export class PostgresCheckpointStore implements CheckpointStore {
+class PostgresCheckpointStore implements CheckpointStore {
   readonly #conn: ResolvedConnection;
   #closed = false;
 
@@ -35,7 +35,11 @@ export class PostgresCheckpointStore implements CheckpointStore {
 
   async save(projection: string, position: number): Promise<void> {
     if (!Number.isSafeInteger(position) || position < 0) {
-      throw new ConfigError('position', position, 'an integer >= 0');
+      throw new InvalidArgumentError(
+        '@finaegis/postgres',
+        'position',
+        `must be an integer >= 0, got ${String(position)}`,
+      );
     }
     await this.#db().query(
       `INSERT INTO ${this.#conn.q}.checkpoints (projection, position, updated_at) VALUES ($1, $2, now())
@@ -51,3 +55,12 @@ export class PostgresCheckpointStore implements CheckpointStore {
     if (this.#conn.ownsPool) await this.#conn.pool.end();
   }
 }
+
+/** Creates a checkpoint store on PostgreSQL (see {@link PostgresCheckpointStore}). */
+export function createPostgresCheckpointStore(
+  options: PostgresConnectionOptions = {},
+): PostgresCheckpointStore {
+  return new PostgresCheckpointStore(options);
+}
+
+export type { PostgresCheckpointStore };

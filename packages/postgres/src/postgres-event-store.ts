@@ -1,10 +1,10 @@
 import {
   type AppendResult,
   ConcurrencyError,
-  ConfigError,
   DuplicateEventError,
   type EventStore,
   type ExpectedVersion,
+  InvalidArgumentError,
   type NewEvent,
   type Snapshot,
   type StoredEvent,
@@ -17,6 +17,9 @@ import {
   type ResolvedConnection,
   resolveConnection,
 } from './connection';
+import { PostgresError } from './postgres-error';
+
+const ADAPTER = '@finaegis/postgres';
 
 export interface PostgresEventStoreOptions extends PostgresConnectionOptions {
   /**
@@ -66,14 +69,20 @@ function expectation(expected: ExpectedVersion): { mode: 'exact' | 'any' | 'exis
   if (expected === 'exists') return { mode: 'exists', version: 0 };
   if (expected === 'no_stream') return { mode: 'exact', version: 0 };
   if (!Number.isSafeInteger(expected) || expected < 0) {
-    throw new ConfigError('expectedVersion', expected, "an integer >= 0, 'any', 'no_stream' or 'exists'");
+    throw new InvalidArgumentError(
+      ADAPTER,
+      'expectedVersion',
+      `must be an integer >= 0, 'any', 'no_stream' or 'exists', got ${String(expected)}`,
+    );
   }
   return { mode: 'exact', version: expected };
 }
 
 function positiveInt(key: string, value: number | undefined, min: number): number | undefined {
   if (value === undefined) return undefined;
-  if (!Number.isSafeInteger(value) || value < min) throw new ConfigError(key, value, `an integer >= ${min}`);
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new InvalidArgumentError(ADAPTER, key, `must be an integer >= ${min}, got ${String(value)}`);
+  }
   return value;
 }
 
@@ -81,7 +90,7 @@ function positiveInt(key: string, value: number | undefined, min: number): numbe
  * EventStore on PostgreSQL. Appends are one statement (a function installed by `migrate`) that
  * takes the global position counter's row lock, so positions follow commit order; see README.
  */
-export class PostgresEventStore implements EventStore {
+class PostgresEventStore implements EventStore {
   readonly name = 'postgres';
   readonly #conn: ResolvedConnection;
   readonly #joinTransactions: boolean;
@@ -116,7 +125,11 @@ export class PostgresEventStore implements EventStore {
       if (seen.has(event.eventId)) throw new DuplicateEventError(streamId, event.eventId);
       seen.add(event.eventId);
       if (!Number.isFinite(event.occurredAt)) {
-        throw new ConfigError('occurredAt', event.occurredAt, 'milliseconds since the epoch');
+        throw new InvalidArgumentError(
+          ADAPTER,
+          'occurredAt',
+          `must be milliseconds since the epoch, got ${String(event.occurredAt)}`,
+        );
       }
     }
     const payload = JSON.stringify(
@@ -145,7 +158,7 @@ export class PostgresEventStore implements EventStore {
       }
       throw error;
     }
-    if (row === undefined) throw new Error('[@finaegis/postgres] append_events returned no row');
+    if (row === undefined) throw new PostgresError('unexpected-result', 'append_events returned no row');
     if (row.duplicate_event_id !== null) throw new DuplicateEventError(streamId, row.duplicate_event_id);
     if (!row.ok) {
       throw new ConcurrencyError(streamId, mode === 'exists' ? 1 : version, row.stream_version);
@@ -221,3 +234,10 @@ export class PostgresEventStore implements EventStore {
     if (this.#conn.ownsPool) await this.#conn.pool.end();
   }
 }
+
+/** Creates an event store on PostgreSQL (see {@link PostgresEventStore}). */
+export function createPostgresEventStore(options: PostgresEventStoreOptions = {}): PostgresEventStore {
+  return new PostgresEventStore(options);
+}
+
+export type { PostgresEventStore };

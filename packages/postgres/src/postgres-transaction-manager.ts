@@ -1,8 +1,5 @@
 import {
-  ConfigError,
-  checkChannelName,
-  checkSendOptions,
-  checkTransportMessage,
+  InvalidArgumentError,
   newId,
   type SendOptions,
   type TransactionManager,
@@ -11,6 +8,7 @@ import {
   type TransportMessage,
   UnitOfWorkError,
 } from '@finaegis/core';
+import { checkChannelName, checkSendOptions, checkTransportMessage } from '@finaegis/core/adapter';
 import type pg from 'pg';
 import {
   ambientTransaction,
@@ -19,6 +17,7 @@ import {
   type ResolvedConnection,
   resolveConnection,
 } from './connection';
+import { IN_FAILED_TRANSACTION, isDatabaseTimeout, sqlState } from './sql-state';
 
 export interface PostgresTransactionManagerOptions extends PostgresConnectionOptions {
   /**
@@ -28,34 +27,11 @@ export interface PostgresTransactionManagerOptions extends PostgresConnectionOpt
   readonly notify?: boolean;
 }
 
+const ADAPTER = '@finaegis/postgres';
+
 /** The NOTIFY channel of a schema's outbox. */
 export function outboxChannel(schema: string): string {
   return `finaegis_outbox_${schema}`;
-}
-
-// SQLSTATEs that mean "the database ended this transaction because it ran out of time".
-const QUERY_CANCELED = '57014';
-const IDLE_IN_TRANSACTION_TIMEOUT = '57P05';
-// "current transaction is aborted, commands ignored until end of transaction block"
-const IN_FAILED_TRANSACTION = '25P02';
-
-function sqlState(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
-/**
- * Whether the database ended the work for running out of time. The error may come wrapped (the
- * command bus wraps a handler's error in CommandExecutionError), so the cause chain is followed.
- */
-function isDatabaseTimeout(error: unknown): boolean {
-  for (let current = error, depth = 0; current != null && depth < 8; depth++) {
-    const code = sqlState(current);
-    if (code === IDLE_IN_TRANSACTION_TIMEOUT) return true;
-    if (code === QUERY_CANCELED && /statement timeout/i.test((current as Error).message ?? '')) return true;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return false;
 }
 
 type Outcome<T> = { kind: 'resolved'; value: T } | { kind: 'rejected'; error: unknown } | { kind: 'timeout' };
@@ -72,7 +48,7 @@ type Outcome<T> = { kind: 'resolved'; value: T } | { kind: 'rejected'; error: un
  * transaction goes on. A timeout inside a savepoint still ends the whole transaction with
  * `TransactionTimeoutError`, even when the work catches the nested error and resolves.
  */
-export class PostgresTransactionManager implements TransactionManager {
+class PostgresTransactionManager implements TransactionManager {
   readonly name = 'postgres';
   readonly #conn: ResolvedConnection;
   readonly #notify: boolean;
@@ -94,7 +70,11 @@ export class PostgresTransactionManager implements TransactionManager {
   async run<T>(work: (tx: PostgresTransaction) => Promise<T>, options: TransactionOptions): Promise<T> {
     const timeoutMs = options.timeoutMs;
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-      throw new ConfigError('timeoutMs', timeoutMs, 'a number of milliseconds greater than 0');
+      throw new InvalidArgumentError(
+        ADAPTER,
+        'timeoutMs',
+        `must be a number of milliseconds greater than 0, got ${String(timeoutMs)}`,
+      );
     }
     const ms = Math.max(1, Math.ceil(timeoutMs));
     const { pool, q, schema } = this.#conn;
@@ -260,9 +240,9 @@ function context(state: TransactionState): { tx: PostgresTransaction; close(): v
     enqueue: async (channel: string, message: TransportMessage, sendOptions?: SendOptions) => {
       assertOpen('enqueue');
       // Refused here, inside the caller's transaction, rather than found by the relay later.
-      checkChannelName('@finaegis/postgres', 'channel', channel);
-      checkSendOptions('@finaegis/postgres', sendOptions);
-      const checked = checkTransportMessage('@finaegis/postgres', message);
+      checkChannelName(ADAPTER, 'channel', channel);
+      checkSendOptions(ADAPTER, sendOptions);
+      const checked = checkTransportMessage(ADAPTER, message);
       const stored: Record<string, unknown> = {};
       if (sendOptions?.delayMs !== undefined) stored.delayMs = sendOptions.delayMs;
       if (sendOptions?.priority !== undefined) stored.priority = sendOptions.priority;
@@ -283,7 +263,7 @@ function context(state: TransactionState): { tx: PostgresTransaction; close(): v
       state.enqueued = true;
     },
     savepoint: async <T>(work: (tx: PostgresTransaction) => Promise<T>): Promise<T> => {
-      if (typeof work !== 'function') throw new ConfigError('work', work, 'a function');
+      if (typeof work !== 'function') throw new InvalidArgumentError(ADAPTER, 'work', 'must be a function');
       const previous = lastSavepoint;
       let done!: () => void;
       lastSavepoint = new Promise<void>((resolve) => {
@@ -393,3 +373,12 @@ function abortedByCaughtFailure(cause: unknown): UnitOfWorkError {
     cause === undefined ? undefined : { cause },
   );
 }
+
+/** Creates a transaction manager on PostgreSQL (see {@link PostgresTransactionManager}). */
+export function createPostgresTransactionManager(
+  options: PostgresTransactionManagerOptions = {},
+): PostgresTransactionManager {
+  return new PostgresTransactionManager(options);
+}
+
+export type { PostgresTransactionManager };

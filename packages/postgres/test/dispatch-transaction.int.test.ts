@@ -7,7 +7,11 @@ import {
   silentLogger,
   TransactionTimeoutError,
 } from '@finaegis/core';
-import { OutboxRelay, PostgresEventStore, PostgresTransactionManager } from '@finaegis/postgres';
+import {
+  createOutboxRelay,
+  createPostgresEventStore,
+  createPostgresTransactionManager,
+} from '@finaegis/postgres';
 import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { freshSchema, RecordingTransport } from './helpers';
@@ -68,8 +72,8 @@ function client(): pg.PoolClient {
 
 function setup() {
   const transport = new RecordingTransport();
-  const transactionManager = new PostgresTransactionManager({ pool: db.pool, schema: db.schema });
-  const store = new PostgresEventStore({ pool: db.pool, schema: db.schema });
+  const transactionManager = createPostgresTransactionManager({ pool: db.pool, schema: db.schema });
+  const store = createPostgresEventStore({ pool: db.pool, schema: db.schema });
   const app = createCqrs({ transport, transactionManager, logger: silentLogger });
   app.commandBus.register(OpenAccount, async (command) => {
     await client().query(`INSERT INTO "${db.schema}".accounts (id, balance_cents) VALUES ($1, $2)`, [
@@ -105,7 +109,7 @@ function setup() {
     await client().query('SET LOCAL statement_timeout = 50');
     await client().query('SELECT pg_sleep(30)');
   });
-  const relay = new OutboxRelay({ pool: db.pool, schema: db.schema, transport, listen: false });
+  const relay = createOutboxRelay({ pool: db.pool, schema: db.schema, transport, listen: false });
   return { app, transport, store, relay };
 }
 

@@ -1,9 +1,10 @@
 import { newId, TransactionTimeoutError, UnitOfWorkError } from '@finaegis/core';
 import {
+  createPostgresCheckpointStore,
+  createPostgresEventStore,
+  createPostgresTransactionManager,
   currentPostgresTransaction,
-  PostgresCheckpointStore,
-  PostgresEventStore,
-  PostgresTransactionManager,
+  type PostgresTransactionManager,
 } from '@finaegis/postgres';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { freshSchema } from './helpers';
@@ -18,7 +19,7 @@ afterAll(async () => {
 });
 
 function manager(): PostgresTransactionManager {
-  return new PostgresTransactionManager({ pool: db.pool, schema: db.schema });
+  return createPostgresTransactionManager({ pool: db.pool, schema: db.schema });
 }
 
 async function noteExists(id: string): Promise<boolean> {
@@ -30,7 +31,7 @@ const insertNote = (client: { query(text: string, values: unknown[]): Promise<un
   client.query(`INSERT INTO "${db.schema}".notes (id) VALUES ($1)`, [id]);
 
 // Commit, rollback, timeout, isolation, savepoints and the outbox order are checked by the contract
-// suite (contract.test.ts); this file keeps what is particular to PostgreSQL.
+// suite (contract.int.test.ts); this file keeps what is particular to PostgreSQL.
 describe('PostgresTransactionManager', () => {
   test('commits on success, on one client, invisible to others until commit', async () => {
     const m = manager();
@@ -158,8 +159,8 @@ describe('PostgresTransactionManager', () => {
 describe('PostgresTransactionManager savepoints', () => {
   test('repositories of the package find the nested context; a failed savepoint undoes their writes and its outbox rows', async () => {
     const m = manager();
-    const store = new PostgresEventStore({ pool: db.pool, schema: db.schema });
-    const checkpoints = new PostgresCheckpointStore({ pool: db.pool, schema: db.schema });
+    const store = createPostgresEventStore({ pool: db.pool, schema: db.schema });
+    const checkpoints = createPostgresCheckpointStore({ pool: db.pool, schema: db.schema });
     const stream = `nested-${newId()}`;
     const projection = `nested-${newId()}`;
     const event = () => ({

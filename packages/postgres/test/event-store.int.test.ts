@@ -5,7 +5,11 @@ import {
   newId,
   type StoredEvent,
 } from '@finaegis/core';
-import { PostgresEventStore, PostgresTransactionManager } from '@finaegis/postgres';
+import {
+  createPostgresEventStore,
+  createPostgresTransactionManager,
+  type PostgresEventStore,
+} from '@finaegis/postgres';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { freshSchema, waitUntil } from './helpers';
 
@@ -22,7 +26,7 @@ function event(type: string, data: Record<string, unknown> = {}): NewEvent {
 }
 
 function store(): PostgresEventStore {
-  return new PostgresEventStore({ pool: db.pool, schema: db.schema });
+  return createPostgresEventStore({ pool: db.pool, schema: db.schema });
 }
 
 async function lastPosition(): Promise<number> {
@@ -84,7 +88,7 @@ describe('PostgresEventStore', () => {
 
   test('a transaction holding an earlier position keeps later appends out until it commits', async () => {
     const s = store();
-    const manager = new PostgresTransactionManager({ pool: db.pool, schema: db.schema });
+    const manager = createPostgresTransactionManager({ pool: db.pool, schema: db.schema });
     const before = await lastPosition();
     let letCommit!: () => void;
     const mayCommit = new Promise<void>((resolve) => {
@@ -148,7 +152,7 @@ describe('PostgresEventStore', () => {
       }
     })();
     // Each batch of writers also holds a transaction open for a moment, so commits interleave.
-    const manager = new PostgresTransactionManager({ pool: db.pool, schema: db.schema });
+    const manager = createPostgresTransactionManager({ pool: db.pool, schema: db.schema });
     await Promise.all(
       Array.from({ length: writers }, async (_, writer) => {
         const stream = `tail-${writer}-${newId()}`;
@@ -179,7 +183,7 @@ describe('PostgresEventStore', () => {
 
   test('inside a transaction, appends and reads use its client and roll back with it', async () => {
     const s = store();
-    const manager = new PostgresTransactionManager({ pool: db.pool, schema: db.schema });
+    const manager = createPostgresTransactionManager({ pool: db.pool, schema: db.schema });
     const stream = `tx-${newId()}`;
     await expect(
       manager.run(
@@ -212,8 +216,8 @@ describe('PostgresEventStore', () => {
   });
 
   test('joinTransactions: false keeps the store on its own connections', async () => {
-    const s = new PostgresEventStore({ pool: db.pool, schema: db.schema, joinTransactions: false });
-    const manager = new PostgresTransactionManager({ pool: db.pool, schema: db.schema });
+    const s = createPostgresEventStore({ pool: db.pool, schema: db.schema, joinTransactions: false });
+    const manager = createPostgresTransactionManager({ pool: db.pool, schema: db.schema });
     const stream = `own-${newId()}`;
     await expect(
       manager.run(
@@ -246,12 +250,12 @@ describe('PostgresEventStore', () => {
     await expect(s.append('x', [event('A')], { expectedVersion: -1 })).rejects.toThrow(/expectedVersion/);
     await expect(s.readAll({ after: -5 })).rejects.toThrow(/after/);
     await expect(s.readStream('x', { fromVersion: 0 })).rejects.toThrow(/fromVersion/);
-    expect(() => new PostgresEventStore({ pool: db.pool, schema: 'bad"schema' })).toThrow(/schema/);
+    expect(() => createPostgresEventStore({ pool: db.pool, schema: 'bad"schema' })).toThrow(/schema/);
     await s.close();
   });
 
   test('opens and closes its own pool from a connection string', async () => {
-    const s = new PostgresEventStore({ schema: db.schema });
+    const s = createPostgresEventStore({ schema: db.schema });
     const stream = `own-pool-${newId()}`;
     await s.append(stream, [event('A')], { expectedVersion: 'no_stream' });
     expect(await s.streamVersion(stream)).toBe(1);

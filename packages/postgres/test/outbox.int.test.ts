@@ -1,5 +1,10 @@
 import { InvalidArgumentError, type TransactionContext, UnsupportedFeatureError } from '@finaegis/core';
-import { OutboxRelay, PostgresTransactionManager } from '@finaegis/postgres';
+import {
+  createOutboxRelay,
+  createPostgresTransactionManager,
+  type OutboxRelay,
+  type PostgresTransactionManager,
+} from '@finaegis/postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { freshSchema, message, RecordingTransport, waitUntil } from './helpers';
 
@@ -18,14 +23,14 @@ afterEach(async () => {
 });
 
 function manager(): PostgresTransactionManager {
-  return new PostgresTransactionManager({ pool: db.pool, schema: db.schema });
+  return createPostgresTransactionManager({ pool: db.pool, schema: db.schema });
 }
 
 function relay(
   transport: RecordingTransport,
   options: Partial<ConstructorParameters<typeof OutboxRelay>[0]> = {},
 ) {
-  const r = new OutboxRelay({
+  const r = createOutboxRelay({
     pool: db.pool,
     schema: db.schema,
     transport,

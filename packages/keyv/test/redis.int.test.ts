@@ -3,7 +3,7 @@ import { createKeyvCacheStore, type KeyvCacheStore } from '@finaegis/keyv';
 import { createKeyv } from '@keyv/redis';
 import type { Keyv } from 'keyv';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { assertRedisUp, deleteKeys, keysUnder, REDIS_URL, uniquePrefix } from './support';
+import { assertRedisUp, deleteKeys, keysUnder, REDIS_URL, uniquePrefix } from './helpers';
 
 const opened: KeyvCacheStore[] = [];
 const keyvs: Keyv[] = [];

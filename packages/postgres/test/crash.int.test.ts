@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { OutboxRelay } from '@finaegis/postgres';
+import { createOutboxRelay } from '@finaegis/postgres';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { DATABASE_URL, freshSchema, RecordingTransport } from './helpers';
 
@@ -59,7 +59,7 @@ describe('crash', () => {
     expect(Number(pendingAfterCrash.rows[0]!.leased)).toBeGreaterThan(0);
 
     const transport = new RecordingTransport();
-    const relay = new OutboxRelay({ pool: db.pool, schema: db.schema, transport, listen: false });
+    const relay = createOutboxRelay({ pool: db.pool, schema: db.schema, transport, listen: false });
     while ((await relay.pending()) > 0) {
       if ((await relay.runOnce()) === 0) await new Promise((resolve) => setTimeout(resolve, 50));
     }

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { CacheStoreError, createKeyvCacheStore, type KeyvCacheStore } from '@finaegis/keyv';
 import { afterEach, describe, expect, test } from 'vitest';
-import { eventually, freePort, OwnRedis } from './support';
+import { eventually, freePort, OwnRedis } from './helpers';
 
 const opened: KeyvCacheStore[] = [];
 const servers: OwnRedis[] = [];

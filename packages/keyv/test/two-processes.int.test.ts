@@ -6,7 +6,7 @@ import { decodeJson } from '@finaegis/core';
 import { createKeyvCacheStore, type KeyvCacheStore } from '@finaegis/keyv';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { GetTicker, tickerApp } from './fixtures/ticker';
-import { assertRedisUp, deleteKeys, REDIS_URL, uniquePrefix } from './support';
+import { assertRedisUp, deleteKeys, REDIS_URL, uniquePrefix } from './helpers';
 
 const packageDir = resolve(import.meta.dirname, '..');
 

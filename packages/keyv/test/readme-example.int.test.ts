@@ -3,7 +3,7 @@
 import { createCqrs, Query } from '@finaegis/core';
 import { createKeyvCacheStore } from '@finaegis/keyv';
 import { afterAll, expect, test } from 'vitest';
-import { deleteKeys, REDIS_URL } from './support';
+import { deleteKeys, REDIS_URL } from './helpers';
 
 // --- README example start ---
 

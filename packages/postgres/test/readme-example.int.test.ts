@@ -1,7 +1,12 @@
 // The README's example, run against the test database in a schema of its own.
 import { Command, createCqrs, silentLogger } from '@finaegis/core';
 import { createMemoryTransport } from '@finaegis/memory';
-import { migrate, OutboxRelay, PostgresEventStore, PostgresTransactionManager } from '@finaegis/postgres';
+import {
+  createOutboxRelay,
+  createPostgresEventStore,
+  createPostgresTransactionManager,
+  migrate,
+} from '@finaegis/postgres';
 import pg from 'pg';
 import { expect, test } from 'vitest';
 import { DATABASE_URL, testSchemaName, waitUntil } from './helpers';
@@ -24,11 +29,11 @@ test('README example', async () => {
 
   const pool = new pg.Pool({ connectionString: DATABASE_URL });
   await migrate({ pool, schema }); // idempotent; or `finaegis-postgres migrate --schema finaegis`
-  const store = new PostgresEventStore({ pool, schema });
-  const transactionManager = new PostgresTransactionManager({ pool, schema });
+  const store = createPostgresEventStore({ pool, schema });
+  const transactionManager = createPostgresTransactionManager({ pool, schema });
   const transport = createMemoryTransport();
   const app = createCqrs({ transport, transactionManager, logger: silentLogger });
-  const relay = new OutboxRelay({ pool, schema, transport }); // moves the outbox to the transport
+  const relay = createOutboxRelay({ pool, schema, transport }); // moves the outbox to the transport
   await relay.start();
 
   app.commandBus.register(PlaceOrder, async (command) => {

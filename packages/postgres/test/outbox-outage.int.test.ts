@@ -1,6 +1,6 @@
 import type { SendOptions, Transport, TransportMessage } from '@finaegis/core';
-import { MemoryTransport } from '@finaegis/memory';
-import { OutboxRelay, PostgresTransactionManager } from '@finaegis/postgres';
+import { createMemoryTransport, type MemoryTransport } from '@finaegis/memory';
+import { createOutboxRelay, createPostgresTransactionManager } from '@finaegis/postgres';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { freshSchema, message, waitUntil } from './helpers';
 
@@ -34,7 +34,7 @@ class SwitchedTransport implements Pick<Transport, 'name' | 'send'> {
 
 describe('outbox during a transport outage after commit', () => {
   test('nothing committed is lost: once the transport is back everything arrives once, in order per channel', async () => {
-    const memory = new MemoryTransport();
+    const memory = createMemoryTransport();
     const transport = new SwitchedTransport(memory);
     const received = new Map<string, string[]>([
       ['orders', []],
@@ -44,9 +44,9 @@ describe('outbox during a transport outage after commit', () => {
       await memory.consume(channel, async (m) => void ids.push(m.id), { group: 'workers' });
     }
     // The relay's own retry policy, as users get it; only the poll is shortened for the test.
-    const relay = new OutboxRelay({ pool: db.pool, schema: db.schema, transport, pollIntervalMs: 100 });
+    const relay = createOutboxRelay({ pool: db.pool, schema: db.schema, transport, pollIntervalMs: 100 });
     await relay.start();
-    const manager = new PostgresTransactionManager({ pool: db.pool, schema: db.schema });
+    const manager = createPostgresTransactionManager({ pool: db.pool, schema: db.schema });
     const expected = new Map<string, string[]>([
       ['orders', []],
       ['payments', []],
