@@ -153,16 +153,18 @@ describe('package shape', () => {
     expect(found).toEqual([]);
   });
 
-  test('adapters have test/helpers.ts and test/contract.test.ts, which runs the contract of each port', () => {
+  // The contract runs against the real service where there is one, so STYLE.md's `*.int.test.ts`
+  // (broker tests) is the name there; an adapter without a service keeps `contract.test.ts`.
+  test('adapters have test/helpers.ts and test/contract(.int).test.ts, which runs the contract of each port', () => {
     const found = violations(adapters, (name) => {
-      const problems = ['test/helpers.ts', 'test/contract.test.ts']
-        .filter((file) => !has(name, file))
-        .map((file) => `has no ${file}`);
-      if (!has(name, 'test/contract.test.ts')) return problems;
-      const contractTest = read(name, 'test/contract.test.ts');
+      const problems = has(name, 'test/helpers.ts') ? [] : ['has no test/helpers.ts'];
+      const file = ['test/contract.test.ts', 'test/contract.int.test.ts'].find((f) => has(name, f));
+      if (file === undefined)
+        return [...problems, 'has no test/contract.test.ts (or test/contract.int.test.ts)'];
+      const contractTest = read(name, file);
       for (const port of ADAPTER_PORTS[name] ?? []) {
         if (!new RegExp(`\\b${CONTRACT_OF[port]}\\b`).test(contractTest)) {
-          problems.push(`test/contract.test.ts does not run ${CONTRACT_OF[port]}`);
+          problems.push(`${file} does not run ${CONTRACT_OF[port]}`);
         }
       }
       return problems;
@@ -207,8 +209,9 @@ describe('package shape', () => {
   });
 
   test('every adapter constructs through create* functions: its entry exports no classes but errors', () => {
+    const values = publicValues(adapters.map((name) => join(dirOf(name), 'src/index.ts')));
     const found = violations(adapters, (name) => {
-      const { classes, factories } = publicValues(join(dirOf(name), 'src/index.ts'));
+      const { classes, factories } = values.get(join(dirOf(name), 'src/index.ts'))!;
       const problems = classes.map(
         (cls) => `src/index.ts exports the class ${cls}; export a create* function instead`,
       );
@@ -219,9 +222,10 @@ describe('package shape', () => {
   });
 });
 
-/** The classes (other than errors) and the `create*` functions a module exports, following re-exports. */
-function publicValues(entry: string): { classes: string[]; factories: string[] } {
-  const program = ts.createProgram([entry], {
+/** Per entry file: the classes (other than errors) and the `create*` functions it exports, re-exports followed. */
+function publicValues(entries: readonly string[]): Map<string, { classes: string[]; factories: string[] }> {
+  // One program for every entry: the adapters share core, so it is read once.
+  const program = ts.createProgram(entries, {
     target: ts.ScriptTarget.ES2022,
     module: ts.ModuleKind.ESNext,
     moduleResolution: ts.ModuleResolutionKind.Bundler,
@@ -231,21 +235,25 @@ function publicValues(entry: string): { classes: string[]; factories: string[] }
     paths: { '@finaegis/*': [`${packagesDir}/*/src/index.ts`] },
   });
   const checker = program.getTypeChecker();
-  const module = checker.getSymbolAtLocation(program.getSourceFile(entry)!)!;
-  const classes: string[] = [];
-  const factories: string[] = [];
-  for (const exported of checker.getExportsOfModule(module)) {
-    const symbol = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
-    const name = exported.getName();
-    // A class exported as a type only (`export { type X }`) cannot be constructed by users: fine.
-    const typeOnly = exported.declarations?.some(
-      (d) => ts.isExportSpecifier(d) && (d.isTypeOnly || d.parent.parent.isTypeOnly),
-    );
-    if (symbol.flags & ts.SymbolFlags.Class && !typeOnly && !isErrorClass(checker, symbol))
-      classes.push(name);
-    if (symbol.flags & ts.SymbolFlags.Function && name.startsWith('create')) factories.push(name);
+  const result = new Map<string, { classes: string[]; factories: string[] }>();
+  for (const entry of entries) {
+    const module = checker.getSymbolAtLocation(program.getSourceFile(entry)!)!;
+    const classes: string[] = [];
+    const factories: string[] = [];
+    for (const exported of checker.getExportsOfModule(module)) {
+      const symbol = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
+      const name = exported.getName();
+      // A class exported as a type only (`export { type X }`) cannot be constructed by users: fine.
+      const typeOnly = exported.declarations?.some(
+        (d) => ts.isExportSpecifier(d) && (d.isTypeOnly || d.parent.parent.isTypeOnly),
+      );
+      if (symbol.flags & ts.SymbolFlags.Class && !typeOnly && !isErrorClass(checker, symbol))
+        classes.push(name);
+      if (symbol.flags & ts.SymbolFlags.Function && name.startsWith('create')) factories.push(name);
+    }
+    result.set(entry, { classes: classes.sort(), factories: factories.sort() });
   }
-  return { classes: classes.sort(), factories: factories.sort() };
+  return result;
 }
 
 function isErrorClass(checker: ts.TypeChecker, symbol: ts.Symbol): boolean {
