@@ -27,7 +27,7 @@ export {
   type TransactionManagerHarness,
   type TransactionProbe,
   transactionManagerContract,
-} from './transaction-manager-contract';
+} from './transaction-manager/index';
 export {
   type TransportContractGroup,
   type TransportContractGroupName,
