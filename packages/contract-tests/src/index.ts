@@ -17,8 +17,8 @@ export {
   type EventStoreContractHarness,
   type EventStoreContractOptions,
   type EventStoreContractRunner,
-  eventStoreContract,
-} from './event-store-contract';
+} from './event-store/harness';
+export { eventStoreContract } from './event-store/index';
 export { type ContractAssertion, type ContractRunner, waitFor } from './runner';
 export {
   type TransactionManagerContractGroup,

@@ -54,6 +54,17 @@ function harness(features: Partial<TransportFeatures>): TransportHarness {
   };
 }
 
+/** A runner that keeps the test bodies a suite registers, to run one by hand. */
+function keeper(): { runner: ContractRunner; bodies: Array<() => Promise<void>> } {
+  const bodies: Array<() => Promise<void>> = [];
+  const runner: ContractRunner = {
+    describe: (_name, body) => body(),
+    test: (_name, body) => void bodies.push(body),
+    expect,
+  };
+  return { runner, bodies };
+}
+
 afterEach(() => {
   vi.restoreAllMocks();
 });
@@ -151,12 +162,7 @@ describe('transportContract registration', () => {
 
   test('a harness without crash() fails the crash test with a message saying so', async () => {
     vi.spyOn(console, 'info').mockImplementation(() => {});
-    const bodies: Array<() => Promise<void>> = [];
-    const runner: ContractRunner = {
-      describe: (_name, body) => body(),
-      test: (_name, body) => void bodies.push(body),
-      expect,
-    };
+    const { runner, bodies } = keeper();
     transportContract.crash(runner, harness({}));
     expect(bodies).toHaveLength(1);
     await expect(bodies[0]!()).rejects.toThrow('the fake harness needs crash() for this test');
@@ -237,12 +243,7 @@ describe('transactionManagerContract registration', () => {
 
   test('a harness declaring outbox without sent() fails the outbox tests with a message saying so', async () => {
     vi.spyOn(console, 'info').mockImplementation(() => {});
-    const bodies: Array<() => Promise<void>> = [];
-    const runner: ContractRunner = {
-      describe: (_name, body) => body(),
-      test: (_name, body) => void bodies.push(body),
-      expect,
-    };
+    const { runner, bodies } = keeper();
     const harness = transactionHarness({ savepoint: false, outbox: true });
     const closed: string[] = [];
     transactionManagerContract.outbox(runner, {
