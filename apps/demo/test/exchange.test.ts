@@ -1,5 +1,5 @@
 import { CommandValidationError, MessageRegistry } from '@finaegis/core';
-import { MemoryEventStore } from '@finaegis/memory';
+import { createMemoryEventStore } from '@finaegis/memory';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseAmount } from '../src/decimal';
 import { ExchangeEngine } from '../src/domain/engine';
@@ -236,7 +236,7 @@ describe('cancelling', () => {
 
 describe('the engine over an event store', () => {
   it('gives every engine on one store the same state, even when they race', async () => {
-    const store = new MemoryEventStore();
+    const store = createMemoryEventStore();
     const engines = [0, 1, 2].map(
       () => new ExchangeEngine({ store, registry: new MessageRegistry(), streamId: 's' }),
     );

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { createCqrs, MessageRegistry, silentLogger } from '@finaegis/core';
-import { PostgresEventStore } from '@finaegis/postgres';
+import { createPostgresEventStore } from '@finaegis/postgres';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createTransport } from '../src/app';
 import { DEMO_ACCOUNTS, demoConfigFromEnv, SEED_BALANCES } from '../src/config/domain';
@@ -109,7 +109,7 @@ describe.each(['bullmq', 'kafka'])(
       const orderIds = result.orderIds.filter((orderId): orderId is string => orderId !== undefined);
       expect(new Set(orderIds).size).toBe(ORDERS);
 
-      const store = new PostgresEventStore({ connectionString: DATABASE_URL, schema });
+      const store = createPostgresEventStore({ connectionString: DATABASE_URL, schema });
       try {
         const stream = env.EXCHANGE_STREAM;
         // Every order ends up placed or rejected exactly once, whichever worker took it.
@@ -246,7 +246,7 @@ describe('Idempotency-Key across two API processes (PostgreSQL event store, Bull
         return { status: response.status, body: await response.text() };
       };
       const order = { pair: 'ETH/USD', side: 'buy', type: 'limit', amount: '1', price: '1500' };
-      const store = new PostgresEventStore({ connectionString: DATABASE_URL, schema });
+      const store = createPostgresEventStore({ connectionString: DATABASE_URL, schema });
       const recorded = async (key: string) =>
         (await store.readStream(stream)).filter(
           (e) => e.type === 'exchange.IdempotencyKeyRecorded' && e.data.key === key,

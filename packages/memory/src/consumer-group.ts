@@ -14,7 +14,7 @@ import { Heap } from './heap';
  * message once its handler settles (ack, retry, dead letter).
  */
 
-/** What a send leaves in a channel before it is copied to each group. */
+/** @internal What a send leaves in a channel before it is copied to each group. */
 export interface Sent {
   readonly seq: number;
   /** A copy of the message, or raw text that is decoded at delivery (as a broker would). */
@@ -26,7 +26,7 @@ export interface Sent {
   readonly dueAt: number;
 }
 
-/** One message in one group. */
+/** @internal One message in one group. */
 export interface Entry extends Sent {
   /** Deliveries made so far. */
   attempt: number;
@@ -35,10 +35,12 @@ export interface Entry extends Sent {
   consumer: Consumer | undefined;
 }
 
+/** @internal */
 export interface StoredDeadLetter extends DeadLetter {
   readonly sent: Sent;
 }
 
+/** @internal */
 export interface Consumer {
   readonly group: Group;
   readonly handler: MessageHandler;
@@ -49,7 +51,7 @@ export interface Consumer {
   closing: Promise<void> | undefined;
 }
 
-/** What a group needs from its broker (the broker's timers, tokens and dead-letter place). */
+/** @internal What a group needs from its broker (the broker's timers, tokens and dead-letter place). */
 export interface GroupBroker {
   nextToken(): number;
   at(dueAt: number, fn: () => void): void;
@@ -79,6 +81,7 @@ class Line {
 const before = (a: Entry, b: Entry): boolean =>
   a.priority !== b.priority ? a.priority > b.priority : a.seq < b.seq;
 
+/** @internal */
 export class Group {
   /** Due messages, highest priority first, then send order. Holds at most one message per key. */
   readonly ready = new Heap<Entry>(before);

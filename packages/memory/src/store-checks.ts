@@ -10,12 +10,13 @@ import {
 
 const ADAPTER = '@finaegis/memory';
 
-/** Puts back the entry a staged write replaced (or removes it when there was none). */
+/** @internal Puts back the entry a staged write replaced (or removes it when there was none). */
 export function restoreEntry<V>(map: Map<string, V>, key: string, replaced: V | undefined): void {
   if (replaced === undefined) map.delete(key);
   else map.set(key, replaced);
 }
 
+/** @internal */
 export function checkStreamId(streamId: unknown, argument = 'streamId'): asserts streamId is string {
   if (typeof streamId !== 'string' || streamId === '') {
     throw new InvalidArgumentError(
@@ -26,6 +27,7 @@ export function checkStreamId(streamId: unknown, argument = 'streamId'): asserts
   }
 }
 
+/** @internal */
 export function checkProjection(projection: unknown): asserts projection is string {
   if (typeof projection !== 'string' || projection === '') {
     throw new InvalidArgumentError(
@@ -36,6 +38,7 @@ export function checkProjection(projection: unknown): asserts projection is stri
   }
 }
 
+/** @internal */
 export function checkExpectedVersion(expected: unknown): asserts expected is ExpectedVersion {
   if (expected === 'any' || expected === 'no_stream' || expected === 'exists') return;
   if (typeof expected !== 'number' || !Number.isInteger(expected) || expected < 0) {
@@ -47,7 +50,7 @@ export function checkExpectedVersion(expected: unknown): asserts expected is Exp
   }
 }
 
-/** `expected` has passed `checkExpectedVersion`. */
+/** @internal `expected` has passed `checkExpectedVersion`. */
 export function checkExpected(streamId: string, expected: ExpectedVersion, current: number): void {
   switch (expected) {
     case 'any':
@@ -64,6 +67,7 @@ export function checkExpected(streamId: string, expected: ExpectedVersion, curre
   }
 }
 
+/** @internal */
 export function checkDuplicates(
   streamId: string,
   events: readonly NewEvent[],
@@ -78,7 +82,7 @@ export function checkDuplicates(
   }
 }
 
-/** Checks one event and returns a frozen JSON copy of it. */
+/** @internal Checks one event and returns a frozen JSON copy of it. */
 export function copyNewEvent(event: NewEvent, index: number): NewEvent {
   const argument = `events[${index}]`;
   if (typeof event !== 'object' || event === null) {
@@ -103,6 +107,7 @@ export function copyNewEvent(event: NewEvent, index: number): NewEvent {
   });
 }
 
+/** @internal */
 export function checkCount(value: unknown, name: string, min: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
     throw new InvalidArgumentError(ADAPTER, name, `must be an integer >= ${min}, got ${String(value)}`);
@@ -110,6 +115,7 @@ export function checkCount(value: unknown, name: string, min: number): number {
   return value;
 }
 
+/** @internal */
 export function checkLimit(limit: unknown): number | undefined {
   if (limit === undefined) return undefined;
   return checkCount(limit, 'limit', 0);
@@ -119,6 +125,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** @internal */
 export function jsonCopy<T>(value: T, argument: string): T {
   try {
     return JSON.parse(JSON.stringify(value)) as T;
@@ -132,6 +139,7 @@ export function jsonCopy<T>(value: T, argument: string): T {
   }
 }
 
+/** @internal */
 export function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);

@@ -21,12 +21,7 @@ import {
   createMemoryTransactionManager,
   type MemoryEventStore,
 } from '../src/index';
-
-/** Decimal strings in, integer cents inside: money is never a float. */
-function cents(amount: string): bigint {
-  const [whole = '0', fraction = ''] = amount.split('.');
-  return BigInt(whole) * 100n + BigInt(fraction.padEnd(2, '0').slice(0, 2));
-}
+import { cents, until } from './helpers';
 
 class WalletOpened extends DomainEvent {
   static readonly messageType = 'wallet.Opened';
@@ -393,11 +388,3 @@ describe('the repository inside a transaction of the buses', () => {
     await app.close();
   });
 });
-
-async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-}

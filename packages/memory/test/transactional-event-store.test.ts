@@ -29,12 +29,7 @@ import {
   createMemoryTransport,
   type MemoryEventStore,
 } from '../src/index';
-
-/** Decimal strings in, integer cents inside: money is never a float. */
-function cents(amount: string): bigint {
-  const [whole = '0', fraction = ''] = amount.split('.');
-  return BigInt(whole) * 100n + BigInt(fraction.padEnd(2, '0').slice(0, 2));
-}
+import { cents } from './helpers';
 
 class Deposited extends DomainEvent {
   static readonly messageType = 'bank.Deposited';

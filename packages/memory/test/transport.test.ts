@@ -14,6 +14,7 @@ import {
   type MemoryTransportOptions,
 } from '../src/index';
 import { crashMemoryTransport, sendRawToMemoryBroker } from '../src/testing';
+import { until } from './helpers';
 
 const open: MemoryTransport[] = [];
 function transport(options: MemoryTransportOptions = {}): MemoryTransport {
@@ -31,11 +32,6 @@ let counter = 0;
 function message(extra: Partial<TransportMessage> = {}): TransportMessage {
   counter++;
   return { id: `m-${counter}`, type: 'test.Message', body: `{"n":${counter}}`, headers: {}, ...extra };
-}
-
-async function until(condition: () => boolean | Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 2_000 && !(await condition()); i++) await new Promise((r) => setTimeout(r, 1));
-  expect(await condition()).toBe(true);
 }
 
 function fakeTime(): void {

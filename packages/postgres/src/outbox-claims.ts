@@ -34,6 +34,7 @@ const CONFLICT_ATTEMPTS = 5;
 /**
  * Runs `work` again after a conflict, after a short random pause so that the transactions that
  * collided do not collide again in step.
+ * @internal
  */
 export async function retryConflicts<T>(work: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
@@ -61,6 +62,7 @@ function channelHeads(rows: OutboxRow[]): OutboxRow[] {
   });
 }
 
+/** @internal */
 export const PENDING = 'sent_at IS NULL AND failed_at IS NULL';
 const ROW_COLUMNS = `id, channel, message_id, type, body, headers, key, options, attempts,
   available_at <= now() AS due,

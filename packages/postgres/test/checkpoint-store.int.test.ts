@@ -11,7 +11,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-// Load, save, reset and saves in transactions are checked by the contract suite (contract.int.test.ts).
+// Load, save, reset and saves in transactions are checked by the contract suite (contract.test.ts).
 describe('PostgresCheckpointStore', () => {
   test('refuses a position that is not an integer >= 0 with InvalidArgumentError, before touching the table', async () => {
     const checkpoints = createPostgresCheckpointStore({ pool: db.pool, schema: db.schema });

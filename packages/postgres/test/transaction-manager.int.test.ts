@@ -31,7 +31,7 @@ const insertNote = (client: { query(text: string, values: unknown[]): Promise<un
   client.query(`INSERT INTO "${db.schema}".notes (id) VALUES ($1)`, [id]);
 
 // Commit, rollback, timeout, isolation, savepoints and the outbox order are checked by the contract
-// suite (contract.int.test.ts); this file keeps what is particular to PostgreSQL.
+// suite (contract.test.ts); this file keeps what is particular to PostgreSQL.
 describe('PostgresTransactionManager', () => {
   test('commits on success, on one client, invisible to others until commit', async () => {
     const m = manager();
