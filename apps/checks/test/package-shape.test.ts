@@ -153,18 +153,16 @@ describe('package shape', () => {
     expect(found).toEqual([]);
   });
 
-  // The contract runs against the real service where there is one, so STYLE.md's `*.int.test.ts`
-  // (broker tests) is the name there; an adapter without a service keeps `contract.test.ts`.
-  test('adapters have test/helpers.ts and test/contract(.int).test.ts, which runs the contract of each port', () => {
+  test('adapters have test/helpers.ts and test/contract.test.ts, which runs the contract of each port', () => {
     const found = violations(adapters, (name) => {
-      const problems = has(name, 'test/helpers.ts') ? [] : ['has no test/helpers.ts'];
-      const file = ['test/contract.test.ts', 'test/contract.int.test.ts'].find((f) => has(name, f));
-      if (file === undefined)
-        return [...problems, 'has no test/contract.test.ts (or test/contract.int.test.ts)'];
-      const contractTest = read(name, file);
+      const problems = ['test/helpers.ts', 'test/contract.test.ts']
+        .filter((file) => !has(name, file))
+        .map((file) => `has no ${file}`);
+      if (!has(name, 'test/contract.test.ts')) return problems;
+      const contractTest = read(name, 'test/contract.test.ts');
       for (const port of ADAPTER_PORTS[name] ?? []) {
         if (!new RegExp(`\\b${CONTRACT_OF[port]}\\b`).test(contractTest)) {
-          problems.push(`${file} does not run ${CONTRACT_OF[port]}`);
+          problems.push(`test/contract.test.ts does not run ${CONTRACT_OF[port]}`);
         }
       }
       return problems;

@@ -297,7 +297,7 @@ describe('README', () => {
   test("shows @finaegis/postgres's transaction manager harness, with its probe, as it is", () => {
     const dir = resolve(import.meta.dirname, '..');
     const readme = readFileSync(resolve(dir, 'README.md'), 'utf8');
-    const harnessFile = readFileSync(resolve(dir, '../postgres/test/contract.int.test.ts'), 'utf8');
+    const harnessFile = readFileSync(resolve(dir, '../postgres/test/contract.test.ts'), 'utf8');
     expect(readme).toContain(`\`\`\`ts\n${harnessFile}\`\`\``);
   });
 
