@@ -7,6 +7,7 @@ import {
   TransactionTimeoutError,
   UnitOfWorkError,
 } from '@finaegis/core';
+import { withTimeout } from '@finaegis/core/adapter';
 import { memoryTransaction, openStaging, stagingOf } from './staging';
 
 const ADAPTER = '@finaegis/memory';
@@ -43,21 +44,15 @@ class MemoryTransactionManager implements TransactionManager {
     const controller = new AbortController();
     const tx = this.#context(controller.signal);
     const staging = openStaging(tx);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
+    const running = Promise.resolve().then(() => memoryTransaction.run(tx, () => work(tx)));
+    try {
+      const result = await withTimeout(running, timeoutMs, () => {
         const error = new TransactionTimeoutError(timeoutMs);
         // Dropped at once: late work of a timed-out transaction must find it closed.
         staging.rollback();
         controller.abort(error);
-        reject(error);
-      }, timeoutMs);
-    });
-    const running = Promise.resolve().then(() => memoryTransaction.run(tx, () => work(tx)));
-    // The work may still settle after a timeout; its late failure must not surface as unhandled.
-    running.catch(() => {});
-    try {
-      const result = await Promise.race([running, timeout]);
+        return error;
+      });
       // Synchronous: no other work runs between the checks and the writes.
       staging.commit();
       return result;
@@ -65,8 +60,6 @@ class MemoryTransactionManager implements TransactionManager {
       staging.rollback();
       if (!controller.signal.aborted) controller.abort(error);
       throw error;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
