@@ -2,6 +2,7 @@ import { AsyncResource } from 'node:async_hooks';
 import {
   cacheStoreContract,
   checkpointStoreContract,
+  eventStoreContract,
   type TransactionProbe,
   transactionManagerContract,
   transportContract,
@@ -11,6 +12,7 @@ import {
   createMemoryBroker,
   createMemoryCacheStore,
   createMemoryCheckpointStore,
+  createMemoryEventStore,
   createMemoryTransactionManager,
   createMemoryTransport,
   type MemoryTransport,
@@ -37,6 +39,11 @@ transportContract(
 cacheStoreContract(
   { describe, test, expect },
   { name: 'memory', create: async () => createMemoryCacheStore() },
+);
+
+eventStoreContract(
+  { describe, test, expect },
+  { name: 'memory', create: async () => createMemoryEventStore() },
 );
 
 // The memory stores find the transaction in async context, so the probe writes and reads in the

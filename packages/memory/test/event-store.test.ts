@@ -1,12 +1,6 @@
-import { eventStoreContract } from '@finaegis/contract-tests';
 import { ConcurrencyError, InvalidArgumentError, newId } from '@finaegis/core';
 import { describe, expect, test } from 'vitest';
 import { createMemoryCheckpointStore, createMemoryEventStore } from '../src/index';
-
-eventStoreContract(
-  { describe, test, expect },
-  { name: 'memory', create: async () => createMemoryEventStore() },
-);
 
 const event = (type = 'test.Happened', data: Record<string, unknown> = {}) => ({
   eventId: newId(),
