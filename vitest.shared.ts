@@ -20,6 +20,7 @@ const workspacePackages = [
 /** Subpath entries (`@finaegis/<package>/<subpath>`) and the source file each one builds from. */
 const subpathEntries: Record<string, string> = {
   'core/adapter': 'packages/core/src/adapter/index.ts',
+  'memory/testing': 'packages/memory/src/testing.ts',
 };
 
 /** Exact-match aliases, so that `@finaegis/core` does not also catch `@finaegis/core/adapter`. */

@@ -1,5 +1,9 @@
 import { Command, createCqrs, DomainEvent, Query, silentLogger } from '@finaegis/core';
-import { MemoryCacheStore, MemoryTransactionManager, MemoryTransport } from '@finaegis/memory';
+import {
+  createMemoryCacheStore,
+  createMemoryTransactionManager,
+  createMemoryTransport,
+} from '@finaegis/memory';
 
 class PlaceOrderCommand extends Command<{ orderId: string }> {
   static readonly messageType = 'PlaceOrderCommand';
@@ -31,9 +35,9 @@ export async function quickStart(): Promise<string[]> {
   const log: string[] = [];
   const app = createCqrs({
     logger: silentLogger,
-    transport: new MemoryTransport(),
-    cache: new MemoryCacheStore(),
-    transactionManager: new MemoryTransactionManager(),
+    transport: createMemoryTransport(),
+    cache: createMemoryCacheStore(),
+    transactionManager: createMemoryTransactionManager(),
   });
   const book = new Map<string, number>();
 

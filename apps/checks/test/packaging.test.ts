@@ -37,12 +37,12 @@ describe('packed @finaegis/core and @finaegis/memory, installed with npm', () =>
     writeFileSync(
       join(dir, 'esm.mjs'),
       `import { Command, createCqrs, silentLogger } from '@finaegis/core';
-import { MemoryCacheStore } from '@finaegis/memory';
+import { createMemoryCacheStore } from '@finaegis/memory';
 class Greet extends Command {
   static messageType = 'Greet';
   constructor(name) { super(); this.name = name; }
 }
-const app = createCqrs({ logger: silentLogger, cache: new MemoryCacheStore() });
+const app = createCqrs({ logger: silentLogger, cache: createMemoryCacheStore() });
 app.commandBus.register(Greet, (cmd) => 'hello ' + cmd.name + ' from esm');
 console.log(await app.commandBus.dispatch(new Greet('world')));
 await app.close();
@@ -55,12 +55,12 @@ await app.close();
     writeFileSync(
       join(dir, 'cjs.cjs'),
       `const { Command, createCqrs, silentLogger } = require('@finaegis/core');
-const { MemoryTransport } = require('@finaegis/memory');
+const { createMemoryTransport } = require('@finaegis/memory');
 class Greet extends Command {
   static messageType = 'Greet';
   constructor(name) { super(); this.name = name; }
 }
-const app = createCqrs({ logger: silentLogger, transport: new MemoryTransport() });
+const app = createCqrs({ logger: silentLogger, transport: createMemoryTransport() });
 app.commandBus.register(Greet, (cmd) => 'hello ' + cmd.name + ' from cjs');
 app.commandBus.dispatch(new Greet('world')).then((result) => { console.log(result); return app.close(); });
 `,

@@ -14,10 +14,10 @@ import {
   type Transport,
 } from '@finaegis/core';
 import {
-  MemoryCacheStore,
-  MemoryEventStore,
-  MemoryTransactionManager,
-  MemoryTransport,
+  createMemoryCacheStore,
+  createMemoryEventStore,
+  createMemoryTransactionManager,
+  createMemoryTransport,
 } from '@finaegis/memory';
 import { DEMO_ACCOUNTS, type DemoConfig, SEED_BALANCES } from './config/domain';
 import { ExchangeEngine } from './domain/engine';
@@ -90,7 +90,7 @@ export interface ExchangeStats {
 
 export interface CreateAppOptions {
   readonly logger?: Logger;
-  /** Bus middleware (the CLI adds the logging middleware at LOG_LEVEL=info). */
+  /** Bus middleware (core adds the logging middleware itself when `config.domain.logLevel` is info or debug). */
   readonly middleware?: readonly Middleware[];
   /** Adapters to use instead of the configured ones (tests). */
   readonly adapters?: Partial<Adapters>;
@@ -116,7 +116,7 @@ export async function createTransport(config: DemoConfig): Promise<Transport> {
       startFrom: 'earliest',
     });
   }
-  return new MemoryTransport();
+  return createMemoryTransport();
 }
 
 /**
@@ -135,7 +135,7 @@ export async function createAdapters(config: DemoConfig): Promise<Adapters> {
       const { createKeyvCacheStore } = await import('@finaegis/keyv');
       cache = createKeyvCacheStore({ redisUrl: domain.redisUrl, keyPrefix: `${config.stream}-cache` });
     } else {
-      cache = new MemoryCacheStore();
+      cache = createMemoryCacheStore();
     }
     opened.push(cache);
 
@@ -145,13 +145,13 @@ export async function createAdapters(config: DemoConfig): Promise<Adapters> {
       const postgres = await import('@finaegis/postgres');
       const connection = { connectionString: domain.databaseUrl, schema: config.schema };
       await postgres.migrate(connection);
-      eventStore = new postgres.PostgresEventStore(connection);
+      eventStore = postgres.createPostgresEventStore(connection);
       opened.push(eventStore);
-      transactionManager = new postgres.PostgresTransactionManager(connection);
+      transactionManager = postgres.createPostgresTransactionManager(connection);
     } else {
-      eventStore = new MemoryEventStore();
+      eventStore = createMemoryEventStore();
       opened.push(eventStore);
-      transactionManager = new MemoryTransactionManager();
+      transactionManager = createMemoryTransactionManager();
     }
     return { transport, cache, eventStore, transactionManager };
   } catch (error) {

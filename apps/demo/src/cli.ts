@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { ConfigError, consoleLogger, type Logger, loggingMiddleware } from '@finaegis/core';
+import { ConfigError } from '@finaegis/core';
 import type { FastifyInstance } from 'fastify';
 import { createExchangeApp, type ExchangeApp } from './app';
 import { type DemoConfig, demoConfigFromEnv, MARKETS } from './config/domain';
@@ -19,30 +19,9 @@ Commands:
 Configuration (environment): QUEUE_CONNECTION=memory|bullmq|kafka, CACHE_DRIVER=memory|redis,
 EVENT_STORE=memory|postgres, DOMAIN_ENABLE_HANDLERS, REDIS_URL, KAFKA_BROKERS, DATABASE_URL,
 PORT (3000), HOST (127.0.0.1), WORKER_CONCURRENCY (4), ORDER_BOOK_TTL (5 s), EXCHANGE_STREAM, EVENT_STORE_SCHEMA,
-LOG_LEVEL=error|warn|info|debug (warn; info prints the guide's "Command dispatched" lines).
+LOG_LEVEL=debug|info|warn|error|off (warn; info prints the guide's "Command dispatched" lines;
+unset: DOMAIN_LOG_LEVEL, then warn).
 `;
-
-const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
-type Level = (typeof LEVELS)[number];
-
-function makeLogger(env: NodeJS.ProcessEnv): { logger: Logger; level: Level } {
-  const raw = (env.LOG_LEVEL ?? 'warn').trim().toLowerCase() || 'warn';
-  if (!(LEVELS as readonly string[]).includes(raw))
-    throw new ConfigError('LOG_LEVEL', env.LOG_LEVEL, LEVELS.join(', '));
-  const level = raw as Level;
-  const base = consoleLogger();
-  const at = LEVELS.indexOf(level);
-  const quiet = () => {};
-  return {
-    level,
-    logger: {
-      debug: at <= 0 ? base.debug : quiet,
-      info: at <= 1 ? base.info : quiet,
-      warn: at <= 2 ? base.warn : quiet,
-      error: base.error,
-    },
-  };
-}
 
 interface Running {
   readonly app: ExchangeApp;
@@ -50,16 +29,10 @@ interface Running {
   readonly url?: string;
 }
 
-async function boot(
-  config: DemoConfig,
-  logger: Logger,
-  level: Level,
-  parts: { api: boolean; worker: boolean },
-): Promise<Running> {
-  const app = await createExchangeApp(config, {
-    logger,
-    ...(LEVELS.indexOf(level) <= 1 ? { middleware: [loggingMiddleware(logger)] } : {}),
-  });
+async function boot(config: DemoConfig, parts: { api: boolean; worker: boolean }): Promise<Running> {
+  // Core's console logger at `config.domain.logLevel`: core filters the lines, and adds the
+  // logging middleware (the guide's "Command dispatched" lines) only at info or debug.
+  const app = await createExchangeApp(config);
   try {
     if (parts.api) await app.seed();
     if (parts.worker) {
@@ -117,11 +90,10 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const config = demoConfigFromEnv();
-  const { logger, level } = makeLogger(process.env);
 
   switch (command) {
     case 'start': {
-      const running = await boot(config, logger, level, { api: true, worker: true });
+      const running = await boot(config, { api: true, worker: true });
       onShutdown(running);
       process.stdout.write(`FinAegis exchange demo (${describe(config)})\n`);
       process.stdout.write(
@@ -130,10 +102,10 @@ async function main(argv: string[]): Promise<number> {
       return -1;
     }
     case 'api': {
-      const running = await boot(config, logger, level, { api: true, worker: false });
+      const running = await boot(config, { api: true, worker: false });
       onShutdown(running);
       if (config.domain.queueConnection === 'memory') {
-        logger.warn(
+        running.app.cqrs.logger.warn(
           'QUEUE_CONNECTION=memory: async orders are only handled by a worker in this process; use start',
         );
       }
@@ -141,7 +113,7 @@ async function main(argv: string[]): Promise<number> {
       return -1;
     }
     case 'worker': {
-      const running = await boot(config, logger, level, { api: false, worker: true });
+      const running = await boot(config, { api: false, worker: true });
       onShutdown(running);
       process.stdout.write(`FinAegis exchange worker ready (pid ${process.pid}, ${describe(config)})\n`);
       return -1;

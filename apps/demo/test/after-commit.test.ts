@@ -1,9 +1,9 @@
 import type { CacheStore, SendOptions, Transport, TransportMessage } from '@finaegis/core';
 import {
-  MemoryCacheStore,
-  MemoryEventStore,
-  MemoryTransactionManager,
-  MemoryTransport,
+  createMemoryCacheStore,
+  createMemoryEventStore,
+  createMemoryTransactionManager,
+  createMemoryTransport,
 } from '@finaegis/memory';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OrderPlaced } from '../src/domain/messages';
@@ -13,7 +13,7 @@ import { alice, bob, eventually, type Harness, startHarness } from './helpers';
 /** A cache whose reads and writes work but whose invalidation always fails (Redis gone mid-way). */
 class InvalidationFailingCache implements CacheStore {
   readonly name = 'invalidation-failing';
-  readonly #inner = new MemoryCacheStore();
+  readonly #inner = createMemoryCacheStore();
   invalidations = 0;
 
   get(namespace: string, key: string) {
@@ -37,7 +37,7 @@ class InvalidationFailingCache implements CacheStore {
 
 /** The memory transport, except that the next `failures` sends fail (a broker that blinked). */
 class BlinkingTransport implements Transport {
-  readonly #inner = new MemoryTransport();
+  readonly #inner = createMemoryTransport();
   readonly name = 'blinking';
   readonly features = this.#inner.features;
   failures = 0;
@@ -82,10 +82,10 @@ describe('a change that was stored is answered as a success', () => {
     h = await startHarness(
       {},
       {
-        transport: new MemoryTransport(),
+        transport: createMemoryTransport(),
         cache,
-        eventStore: new MemoryEventStore(),
-        transactionManager: new MemoryTransactionManager(),
+        eventStore: createMemoryEventStore(),
+        transactionManager: createMemoryTransactionManager(),
       },
     );
     expect((await book()).asks).toEqual([]); // now cached
@@ -178,9 +178,9 @@ describe('a change that was stored is answered as a success', () => {
       {},
       {
         transport,
-        cache: new MemoryCacheStore(),
-        eventStore: new MemoryEventStore(),
-        transactionManager: new MemoryTransactionManager(),
+        cache: createMemoryCacheStore(),
+        eventStore: createMemoryEventStore(),
+        transactionManager: createMemoryTransactionManager(),
       },
     );
     const request = () =>

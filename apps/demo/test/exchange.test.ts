@@ -1,5 +1,5 @@
 import { CommandValidationError, MessageRegistry } from '@finaegis/core';
-import { MemoryEventStore } from '@finaegis/memory';
+import { createMemoryEventStore } from '@finaegis/memory';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseAmount } from '../src/decimal';
 import { ExchangeEngine } from '../src/domain/engine';
@@ -104,6 +104,15 @@ describe('placing orders', () => {
     expect(fields(() => new PlaceOrderCommand('x', 'a', 'BTC/USD', 'buy', 'market', '1', '5'))).toEqual({
       price: ['must be empty for a market order'],
     });
+  });
+
+  it('deciding an order adds no balance the events do not carry (a rejected order leaves no empty asset)', () => {
+    // carol holds only BTC: a USD buy is rejected, and must not leave a USD entry behind.
+    expect(place('carol', 'buy', '1', '30000')).toMatchObject({ status: 'rejected' });
+    expect(Object.keys(exchange.balances('carol').balances)).toEqual(['BTC']);
+    const rebuilt = new Exchange('main');
+    rebuilt.loadFromHistory(exchange.uncommittedEvents);
+    expect(rebuilt.balances('carol')).toEqual(exchange.balances('carol'));
   });
 
   it('places an order id once: the same command again returns the same order', () => {
@@ -236,7 +245,7 @@ describe('cancelling', () => {
 
 describe('the engine over an event store', () => {
   it('gives every engine on one store the same state, even when they race', async () => {
-    const store = new MemoryEventStore();
+    const store = createMemoryEventStore();
     const engines = [0, 1, 2].map(
       () => new ExchangeEngine({ store, registry: new MessageRegistry(), streamId: 's' }),
     );

@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type BullmqTransport, createBullmqTransport } from '../src/index';
 import { REDIS_URL, removePrefix, requireRedis, uniquePrefix } from './helpers';
+import { OwnRedis } from './own-redis';
 
 // One prefix for the whole suite (transports made by the harness must share a broker); every
 // contract test uses its own channel and groups inside it.
@@ -18,20 +19,22 @@ afterAll(async () => {
   await removePrefix(prefix);
 });
 
+const features = {
+  delay: true,
+  priority: true,
+  orderingByKey: false,
+  consumerGroups: true,
+  deadLetter: true,
+  dedupe: true,
+  persistent: true,
+  depth: true,
+};
+
 transportContract(
   { describe, test, expect },
   {
     name: 'bullmq',
-    features: {
-      delay: true,
-      priority: true,
-      orderingByKey: false,
-      consumerGroups: true,
-      deadLetter: true,
-      dedupe: true,
-      persistent: true,
-      depth: true,
-    },
+    features,
     async create() {
       const started: Worker[] = [];
       const transport = createBullmqTransport({
@@ -66,5 +69,29 @@ transportContract(
       // renewing their locks: the jobs stall and another worker's stalled check hands them out.
       await Promise.all((workers.get(transport) ?? []).map((worker) => worker.close(true)));
     },
+  },
+);
+
+// The reconnect group restarts Redis, so it gets a redis-server of its own (with an append-only
+// file, so that what was accepted survives), never the shared one.
+let ownRedis: OwnRedis | undefined;
+const onOwnRedis: BullmqTransport[] = [];
+afterAll(async () => {
+  await Promise.allSettled(onOwnRedis.map((t) => t.close()));
+  await ownRedis?.destroy();
+});
+
+transportContract.reconnect(
+  { describe, test, expect },
+  {
+    name: 'bullmq (own redis-server)',
+    features,
+    async create() {
+      ownRedis ??= await OwnRedis.start();
+      const transport = createBullmqTransport({ url: ownRedis.url, prefix });
+      onOwnRedis.push(transport);
+      return transport;
+    },
+    restartBroker: async () => ownRedis?.restart(),
   },
 );

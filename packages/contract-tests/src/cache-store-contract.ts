@@ -1,4 +1,5 @@
 import type { CacheStore } from '@finaegis/core';
+import { assemble, type ContractGroup, defineTests, TestScope } from './registration';
 import { type ContractRunner, report, stressFactor, uniqueName, waitFor } from './runner';
 
 /** How the suite reaches the cache store under test. */
@@ -18,19 +19,18 @@ export interface CacheStoreHarness {
 }
 
 /** Registers one group of the cache store contract. */
-export type CacheStoreContractGroup = (runner: ContractRunner, harness: CacheStoreHarness) => void;
+export type CacheStoreContractGroup = ContractGroup<CacheStoreHarness>;
 
-class Scope {
+class Scope extends TestScope {
   readonly namespace = uniqueName('contract');
-  private readonly stores: CacheStore[] = [];
   private namespaces = 0;
 
-  constructor(private readonly harness: CacheStoreHarness) {}
+  constructor(private readonly harness: CacheStoreHarness) {
+    super();
+  }
 
   async store(): Promise<CacheStore> {
-    const store = await this.harness.create();
-    this.stores.push(store);
-    return store;
+    return this.opened(await this.harness.create());
   }
 
   /** Another namespace of this test. */
@@ -38,31 +38,10 @@ class Scope {
     this.namespaces++;
     return suffix === undefined ? `${this.namespace}-n${this.namespaces}` : `${this.namespace}${suffix}`;
   }
-
-  async dispose(): Promise<void> {
-    await Promise.allSettled(this.stores.map((s) => s.close()));
-  }
 }
 
-function define(
-  runner: ContractRunner,
-  harness: CacheStoreHarness,
-): (name: string, body: (scope: Scope) => Promise<void>) => void {
-  const timeout = harness.tolerances?.testTimeoutMs ?? 60_000;
-  return (name, body) => {
-    runner.test(
-      name,
-      async () => {
-        const scope = new Scope(harness);
-        try {
-          await body(scope);
-        } finally {
-          await scope.dispose();
-        }
-      },
-      timeout,
-    );
-  };
+function define(runner: ContractRunner, harness: CacheStoreHarness) {
+  return defineTests(runner, harness.tolerances?.testTimeoutMs ?? 60_000, () => new Scope(harness));
 }
 
 const basics: CacheStoreContractGroup = (runner, harness) => {
@@ -269,16 +248,14 @@ const GROUPS = { basics, values, ttl, namespaces, concurrency } as const;
 /** Names of the groups `cacheStoreContract` runs; each is also `cacheStoreContract.<name>`. */
 export type CacheStoreContractGroupName = keyof typeof GROUPS;
 
-function runAll(runner: ContractRunner, harness: CacheStoreHarness): void {
-  report(`${harness.name} cache store: running every group (stress ×${stressFactor(harness.stress)})`);
-  runner.describe(`${harness.name} cache store contract`, () => {
-    for (const group of Object.values(GROUPS)) group(runner, harness);
-  });
-}
-
 /**
  * Registers the whole cache store contract for an adapter. Each group can also run alone, e.g.
  * `cacheStoreContract.ttl(runner, harness)`.
  */
 export const cacheStoreContract: ((runner: ContractRunner, harness: CacheStoreHarness) => void) &
-  Readonly<Record<CacheStoreContractGroupName, CacheStoreContractGroup>> = Object.assign(runAll, GROUPS);
+  Readonly<Record<CacheStoreContractGroupName, CacheStoreContractGroup>> = assemble(
+  (harness: CacheStoreHarness) => `${harness.name} cache store`,
+  GROUPS,
+  (harness) =>
+    report(`${harness.name} cache store: running every group (stress ×${stressFactor(harness.stress)})`),
+);

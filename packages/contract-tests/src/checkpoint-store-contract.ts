@@ -1,4 +1,7 @@
 import type { CheckpointStore, TransactionManager } from '@finaegis/core';
+import { ContractTestError } from './errors/contract-test-error';
+import { PlannedFailure } from './errors/planned-failure';
+import { assemble, type ContractGroup, defineTests, requireHook, TestScope } from './registration';
 import { type ContractRunner, uniqueName } from './runner';
 
 /** How the suite reaches the checkpoint store under test. */
@@ -24,34 +27,24 @@ export interface CheckpointStoreHarness {
 }
 
 /** Registers one group of the checkpoint store contract. */
-export type CheckpointStoreContractGroup = (runner: ContractRunner, harness: CheckpointStoreHarness) => void;
+export type CheckpointStoreContractGroup = ContractGroup<CheckpointStoreHarness>;
 
-// The port has no close(); stores that hold a connection have one, and the suite calls it.
-type Closable = { close?: () => Promise<void> };
-
-class Scope {
+// The port has no close(); stores that hold a connection have one, and the scope calls it.
+class Scope extends TestScope {
   readonly prefix = uniqueName('contract-checkpoint');
-  private readonly closables: Closable[] = [];
   private projections = 0;
 
-  constructor(private readonly harness: CheckpointStoreHarness) {}
+  constructor(private readonly harness: CheckpointStoreHarness) {
+    super();
+  }
 
   async store(): Promise<CheckpointStore> {
-    const store = await this.harness.create();
-    this.closables.push(store as Closable);
-    return store;
+    return this.opened(await this.harness.create());
   }
 
   async manager(): Promise<TransactionManager> {
-    const transactions = this.harness.transactions;
-    if (transactions === undefined) {
-      throw new Error(
-        `[@finaegis/contract-tests] the ${this.harness.name} harness needs transactions for this test`,
-      );
-    }
-    const manager = await transactions.create();
-    this.closables.push(manager);
-    return manager;
+    const transactions = requireHook(this.harness.name, this.harness.transactions, 'transactions');
+    return this.opened(await transactions.create());
   }
 
   /** A projection name of this test. */
@@ -59,31 +52,10 @@ class Scope {
     this.projections++;
     return `${this.prefix}-p${this.projections}`;
   }
-
-  async dispose(): Promise<void> {
-    await Promise.allSettled(this.closables.map((closable) => closable.close?.()));
-  }
 }
 
-function define(
-  runner: ContractRunner,
-  harness: CheckpointStoreHarness,
-): (name: string, body: (scope: Scope) => Promise<void>) => void {
-  const timeout = harness.tolerances?.testTimeoutMs ?? 60_000;
-  return (name, body) => {
-    runner.test(
-      name,
-      async () => {
-        const scope = new Scope(harness);
-        try {
-          await body(scope);
-        } finally {
-          await scope.dispose();
-        }
-      },
-      timeout,
-    );
-  };
+function define(runner: ContractRunner, harness: CheckpointStoreHarness) {
+  return defineTests(runner, harness.tolerances?.testTimeoutMs ?? 60_000, () => new Scope(harness));
 }
 
 const RUN = { timeoutMs: 30_000 } as const;
@@ -170,7 +142,7 @@ const transactions: CheckpointStoreContractGroup = (runner, harness) => {
       await manager
         .run(async () => {
           await store.save(projection, 9);
-          throw new Error('the read model update failed');
+          throw new PlannedFailure('the read model update failed');
         }, RUN)
         .catch(() => {
           failed = true;
@@ -185,8 +157,8 @@ const transactions: CheckpointStoreContractGroup = (runner, harness) => {
       const [outer, nested] = [scope.projection(), scope.projection()];
       await manager.run(async (tx) => {
         if (tx.savepoint === undefined) {
-          throw new Error(
-            `[@finaegis/contract-tests] the ${harness.name} harness declares savepoint, but the context has none`,
+          throw new ContractTestError(
+            `the ${harness.name} harness declares savepoint, but the context has none`,
           );
         }
         await store.save(outer, 1);
@@ -194,7 +166,7 @@ const transactions: CheckpointStoreContractGroup = (runner, harness) => {
           .savepoint(async () => {
             await store.save(nested, 2);
             await store.save(outer, 2);
-            throw new Error('nested batch failed');
+            throw new PlannedFailure('nested batch failed');
           })
           .catch(() => undefined);
         expect(await store.load(outer)).toBe(1);
@@ -211,12 +183,6 @@ const GROUPS = { basics, transactions } as const;
 /** Names of the groups `checkpointStoreContract` runs; each is also `checkpointStoreContract.<name>`. */
 export type CheckpointStoreContractGroupName = keyof typeof GROUPS;
 
-function runAll(runner: ContractRunner, harness: CheckpointStoreHarness): void {
-  runner.describe(`${harness.name} checkpoint store contract`, () => {
-    for (const group of Object.values(GROUPS)) group(runner, harness);
-  });
-}
-
 /**
  * Registers the checkpoint store contract: what `CheckpointStore` promises (0 for a projection
  * that never saved, the last save wins, projections independent) and, given a transaction
@@ -224,7 +190,7 @@ function runAll(runner: ContractRunner, harness: CheckpointStoreHarness): void {
  * of positions, so the suite checks none: a rebuild saves 0 over a later position.
  */
 export const checkpointStoreContract: ((runner: ContractRunner, harness: CheckpointStoreHarness) => void) &
-  Readonly<Record<CheckpointStoreContractGroupName, CheckpointStoreContractGroup>> = Object.assign(
-  runAll,
+  Readonly<Record<CheckpointStoreContractGroupName, CheckpointStoreContractGroup>> = assemble(
+  (harness: CheckpointStoreHarness) => `${harness.name} checkpoint store`,
   GROUPS,
 );

@@ -17,8 +17,8 @@ export {
   type EventStoreContractHarness,
   type EventStoreContractOptions,
   type EventStoreContractRunner,
-  eventStoreContract,
-} from './event-store-contract';
+} from './event-store/harness';
+export { eventStoreContract } from './event-store/index';
 export { type ContractAssertion, type ContractRunner, waitFor } from './runner';
 export {
   type TransactionManagerContractGroup,
@@ -27,11 +27,11 @@ export {
   type TransactionManagerHarness,
   type TransactionProbe,
   transactionManagerContract,
-} from './transaction-manager-contract';
+} from './transaction-manager/index';
 export {
   type TransportContractGroup,
   type TransportContractGroupName,
   type TransportHarness,
   type TransportTolerances,
   transportContract,
-} from './transport-contract';
+} from './transport/index';

@@ -1,3 +1,5 @@
+import { ContractTestError } from './errors/contract-test-error';
+
 /**
  * The part of a test runner the suites use, typed structurally so that the package needs no
  * runtime import of vitest: pass `{ describe, test, expect }` from vitest (or a compatible runner).
@@ -54,7 +56,7 @@ export async function waitFor(
     if (await condition()) return;
     if (Date.now() > deadline) {
       const text = typeof what === 'function' ? what() : what;
-      throw new Error(`[@finaegis/contract-tests] gave up after ${timeoutMs} ms waiting for ${text}`);
+      throw new ContractTestError(`gave up after ${timeoutMs} ms waiting for ${text}`);
     }
     await sleep(pause);
     pause = Math.min(pause * 2, 50);

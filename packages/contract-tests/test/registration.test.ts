@@ -50,7 +50,19 @@ function harness(features: Partial<TransportFeatures>): TransportHarness {
     create: async () => {
       throw new Error('not used: the recorder never runs a test');
     },
+    restartBroker: async () => {},
   };
+}
+
+/** A runner that keeps the test bodies a suite registers, to run one by hand. */
+function keeper(): { runner: ContractRunner; bodies: Array<() => Promise<void>> } {
+  const bodies: Array<() => Promise<void>> = [];
+  const runner: ContractRunner = {
+    describe: (_name, body) => body(),
+    test: (_name, body) => void bodies.push(body),
+    expect,
+  };
+  return { runner, bodies };
 }
 
 afterEach(() => {
@@ -73,6 +85,10 @@ describe('transportContract registration', () => {
       'close',
       'dedupe',
       'depth',
+      'input',
+      'afterClose',
+      'concurrency',
+      'reconnect',
     ] as const;
     const whole = recorder();
     vi.spyOn(console, 'info').mockImplementation(() => {});
@@ -86,7 +102,38 @@ describe('transportContract registration', () => {
     }
     expect(whole.names).toHaveLength(sum);
     expect(whole.names.every((name) => name.startsWith('fake transport contract > '))).toBe(true);
-    expect(new Set(whole.timeouts)).toEqual(new Set([120_000]));
+    // The reconnect test adds twice its reconnect tolerance (90 s) to the usual limit.
+    expect(new Set(whole.timeouts)).toEqual(new Set([120_000, 300_000]));
+  });
+
+  test('the reconnect group is registered only when the harness can restart the broker, and the suite says so', () => {
+    const info = vi.spyOn(console, 'info').mockImplementation(() => {});
+    const able = recorder();
+    transportContract.reconnect(able.runner, harness({}));
+    expect(able.names).toHaveLength(1);
+    expect(able.names[0]).toMatch(/^reconnect > a consumer resumes after the broker restarts/);
+    const { restartBroker: _, ...withoutRestart } = harness({});
+    const unable = recorder();
+    transportContract(unable.runner, withoutRestart);
+    expect(unable.names.some((name) => name.includes(' > reconnect > '))).toBe(false);
+    const printed = info.mock.calls.map((call) => String(call[0]));
+    expect(printed.some((line) => line.includes('fake harness has no restartBroker(); not registered'))).toBe(
+      true,
+    );
+  });
+
+  test('after close, every method of the port has its own test, whatever the features declared', () => {
+    vi.spyOn(console, 'info').mockImplementation(() => {});
+    const none = recorder();
+    transportContract.afterClose(
+      none.runner,
+      harness({ deadLetter: false, depth: false, delay: false, priority: false, dedupe: false }),
+    );
+    for (const method of ['send', 'consume', 'deadLetters', 'redrive', 'depth']) {
+      expect(none.names).toContain(
+        `after close > ${method}() after close() rejects with TransportClosedError, whatever the features declared`,
+      );
+    }
   });
 
   test('tests of a feature declared off are not registered, and the suite says so', () => {
@@ -115,12 +162,7 @@ describe('transportContract registration', () => {
 
   test('a harness without crash() fails the crash test with a message saying so', async () => {
     vi.spyOn(console, 'info').mockImplementation(() => {});
-    const bodies: Array<() => Promise<void>> = [];
-    const runner: ContractRunner = {
-      describe: (_name, body) => body(),
-      test: (_name, body) => void bodies.push(body),
-      expect,
-    };
+    const { runner, bodies } = keeper();
     transportContract.crash(runner, harness({}));
     expect(bodies).toHaveLength(1);
     await expect(bodies[0]!()).rejects.toThrow('the fake harness needs crash() for this test');
@@ -201,12 +243,7 @@ describe('transactionManagerContract registration', () => {
 
   test('a harness declaring outbox without sent() fails the outbox tests with a message saying so', async () => {
     vi.spyOn(console, 'info').mockImplementation(() => {});
-    const bodies: Array<() => Promise<void>> = [];
-    const runner: ContractRunner = {
-      describe: (_name, body) => body(),
-      test: (_name, body) => void bodies.push(body),
-      expect,
-    };
+    const { runner, bodies } = keeper();
     const harness = transactionHarness({ savepoint: false, outbox: true });
     const closed: string[] = [];
     transactionManagerContract.outbox(runner, {

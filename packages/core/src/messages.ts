@@ -137,6 +137,15 @@ export interface EventInit {
   metadata?: Metadata;
 }
 
+/** @internal The identity fields of an event as they are written down (wire envelope, stored metadata). */
+export interface WrittenEventIdentity {
+  aggregateId: string;
+  aggregateType: string;
+  version: number;
+  correlationId?: string;
+  causationId?: string;
+}
+
 interface EventIdentity {
   aggregateId: string;
   aggregateType: string;

@@ -7,6 +7,7 @@ import {
   messageTypeOf,
   restoreEventIdentity,
   restoreMessageMeta,
+  type WrittenEventIdentity,
 } from './messages';
 import { validateMessage } from './validation';
 
@@ -138,13 +139,7 @@ export class MessageRegistry {
       payload: message.toPayload(),
     };
     if (message instanceof DomainEvent) {
-      const event: {
-        aggregateId: string;
-        aggregateType: string;
-        version: number;
-        correlationId?: string;
-        causationId?: string;
-      } = {
+      const event: WrittenEventIdentity = {
         aggregateId: message.aggregateId,
         aggregateType: message.aggregateType,
         version: message.version,

@@ -2,8 +2,9 @@ import { transportContract } from '@finaegis/contract-tests';
 import type { Transport } from '@finaegis/core';
 import type { Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { KafkaTransport } from '../src/index';
+import { createKafkaTransport, type KafkaTransport } from '../src/index';
 import { kafka, removePrefix, requireKafka, testTransport, uniquePrefix } from './helpers';
+import { OwnKafkaBroker } from './own-broker';
 
 // One prefix for the file (the harness's transports must share a broker); every contract test
 // uses its own channel and groups inside it.
@@ -18,20 +19,22 @@ afterAll(async () => {
   await removePrefix(prefix);
 });
 
+const features = {
+  delay: false,
+  priority: false,
+  orderingByKey: true,
+  consumerGroups: true,
+  deadLetter: true,
+  dedupe: false,
+  persistent: true,
+  depth: true,
+};
+
 transportContract(
   { describe, test, expect },
   {
     name: 'kafka',
-    features: {
-      delay: false,
-      priority: false,
-      orderingByKey: true,
-      consumerGroups: true,
-      deadLetter: true,
-      dedupe: false,
-      persistent: true,
-      depth: true,
-    },
+    features,
     async create() {
       const transport = testTransport(prefix);
       made.push(transport);
@@ -49,5 +52,36 @@ transportContract(
     },
     crash: (transport) => (transport as KafkaTransport).crash(),
     tolerances: { waitMs: 45_000, settleMs: 1_000 },
+  },
+);
+
+// The reconnect group restarts the broker, so it gets a broker of its own, never the shared one.
+let ownBroker: OwnKafkaBroker | undefined;
+const onOwnBroker: Transport[] = [];
+afterAll(async () => {
+  await Promise.allSettled(onOwnBroker.map((t) => t.close()));
+  await ownBroker?.destroy();
+}, 60_000);
+
+transportContract.reconnect(
+  { describe, test, expect },
+  {
+    name: 'kafka (own broker)',
+    features,
+    async create() {
+      ownBroker ??= await OwnKafkaBroker.start();
+      const transport = createKafkaTransport({
+        brokers: ownBroker.brokers,
+        topicPrefix: prefix,
+        partitions: 2,
+        sessionTimeoutMs: 6_000,
+        heartbeatIntervalMs: 500,
+        rebalanceTimeoutMs: 8_000,
+      });
+      onOwnBroker.push(transport);
+      return transport;
+    },
+    restartBroker: async () => ownBroker?.restart(),
+    tolerances: { waitMs: 60_000, settleMs: 1_000 },
   },
 );

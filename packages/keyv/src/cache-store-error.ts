@@ -1,18 +1,14 @@
 import { FinAegisError } from '@finaegis/core';
 
 /** What went wrong, so callers (and the query bus's logs) can tell an outage from a bug. */
-export type CacheStoreErrorReason =
-  | 'timeout'
-  | 'unavailable'
-  | 'closed'
-  | 'invalid-argument'
-  | 'corrupt-entry';
+export type CacheStoreErrorReason = 'timeout' | 'unavailable' | 'closed' | 'corrupt-entry';
 
 /**
  * A cache operation failed. It exists so the query bus (which catches it and runs the handler) and
- * operators can tell a slow or unreachable backend (`timeout`, `unavailable`) from a caller's mistake
- * (`invalid-argument`) with `instanceof` and `reason` instead of reading messages. The backend's own
- * error is kept as `cause`.
+ * operators can tell a slow or unreachable backend (`timeout`, `unavailable`) from a closed store or
+ * a corrupt entry with `instanceof` and `reason` instead of reading messages (a caller's mistake is
+ * an `InvalidArgumentError`, a bad option a `ConfigError`). The backend's own error is kept as
+ * `cause`; `adapter` is `@finaegis/keyv`.
  */
 export class CacheStoreError extends FinAegisError {
   readonly code = 'CACHE_STORE';
@@ -28,7 +24,10 @@ export class CacheStoreError extends FinAegisError {
     detail: string,
     options?: { cause?: unknown },
   ) {
-    super(`[@finaegis/keyv] [${store}] ${operation} failed (${reason}): ${detail}`, options);
+    super(`[@finaegis/keyv] [${store}] ${operation} failed (${reason}): ${detail}`, {
+      ...options,
+      adapter: '@finaegis/keyv',
+    });
     this.store = store;
     this.operation = operation;
     this.reason = reason;

@@ -1,4 +1,13 @@
-import { type CacheStats, type CacheStore, decodeJson, encodeJson, newId } from '@finaegis/core';
+import {
+  type CacheStats,
+  type CacheStore,
+  ConfigError,
+  decodeJson,
+  encodeJson,
+  InvalidArgumentError,
+  newId,
+} from '@finaegis/core';
+import { formatCause, withTimeout } from '@finaegis/core/adapter';
 import { Keyv } from 'keyv';
 import { CacheStoreError } from './cache-store-error';
 
@@ -36,6 +45,7 @@ export interface KeyvCacheStore extends CacheStore {
 type Operation = 'get' | 'set' | 'delete' | 'clear';
 
 const NAME = 'keyv';
+const ADAPTER = '@finaegis/keyv';
 const DEFAULT_TIMEOUT_MS = 250;
 const DEFAULT_RECONNECT_MAX_DELAY_MS = 1000;
 // Separates the generation from the encoded value in a stored entry; generations never contain it.
@@ -89,20 +99,19 @@ class KeyvBackedCacheStore implements KeyvCacheStore {
 
   constructor(options: KeyvCacheStoreOptions) {
     if (options.keyv !== undefined && options.redisUrl !== undefined) {
-      throw new CacheStoreError(NAME, 'create', 'invalid-argument', 'give either keyv or redisUrl, not both');
+      throw new ConfigError('keyv', 'a Keyv and a redisUrl', 'either keyv or redisUrl, not both', {
+        adapter: ADAPTER,
+      });
     }
     this.#prefix = options.keyPrefix ?? 'finaegis:';
     if (this.#prefix.includes('{')) {
-      throw new CacheStoreError(NAME, 'create', 'invalid-argument', 'keyPrefix must not contain "{"');
+      throw new ConfigError('keyPrefix', this.#prefix, 'a prefix without "{"', { adapter: ADAPTER });
     }
     const timeout = options.opTimeoutMs;
     if (timeout !== undefined && !(Number.isFinite(timeout) && timeout >= 0)) {
-      throw new CacheStoreError(
-        NAME,
-        'create',
-        'invalid-argument',
-        `opTimeoutMs must be >= 0, got ${timeout}`,
-      );
+      throw new ConfigError('opTimeoutMs', timeout, 'a number of milliseconds >= 0 (0 turns the timer off)', {
+        adapter: ADAPTER,
+      });
     }
     this.#redisUrl = options.redisUrl;
     this.#reconnectMaxDelayMs = options.reconnectMaxDelayMs ?? DEFAULT_RECONNECT_MAX_DELAY_MS;
@@ -139,7 +148,7 @@ class KeyvBackedCacheStore implements KeyvCacheStore {
     if (!(Number.isFinite(ttlSeconds) && ttlSeconds > 0)) {
       this.#errors++;
       return Promise.reject(
-        new CacheStoreError(NAME, 'set', 'invalid-argument', `ttlSeconds must be > 0, got ${ttlSeconds}`),
+        new InvalidArgumentError(ADAPTER, 'ttlSeconds', `must be a finite number > 0, got ${ttlSeconds}`),
       );
     }
     let body: string;
@@ -149,9 +158,7 @@ class KeyvBackedCacheStore implements KeyvCacheStore {
     } catch (error) {
       this.#errors++;
       return Promise.reject(
-        new CacheStoreError(NAME, 'set', 'invalid-argument', 'value is not JSON-serialisable', {
-          cause: error,
-        }),
+        new InvalidArgumentError(ADAPTER, 'value', 'is not JSON-serialisable', { cause: error }),
       );
     }
     const base = this.#base(namespace);
@@ -162,7 +169,7 @@ class KeyvBackedCacheStore implements KeyvCacheStore {
         generation + SEPARATOR + body,
         Math.ceil(ttlSeconds * 1000),
       );
-      if (written === false) throw new Error('the Keyv store did not write the entry');
+      if (written === false) throw notWritten('set', 'the entry');
     });
   }
 
@@ -186,7 +193,7 @@ class KeyvBackedCacheStore implements KeyvCacheStore {
     this.#generationReads.delete(`${base}:v`);
     return this.#run('clear', async (keyv) => {
       const written = await keyv.set(`${base}:v`, newId(), 0);
-      if (written === false) throw new Error('the Keyv store did not write the namespace generation');
+      if (written === false) throw notWritten('clear', 'the namespace generation');
     });
   }
 
@@ -222,7 +229,7 @@ class KeyvBackedCacheStore implements KeyvCacheStore {
       const created = newId();
       // ttl 0: never expire, whatever default TTL the Keyv instance has.
       const written = await keyv.set(generationKey, created, 0);
-      if (written === false) throw new Error('the Keyv store did not write the namespace generation');
+      if (written === false) throw notWritten('set', 'the namespace generation');
       return created;
     })().finally(() => {
       if (this.#generationReads.get(generationKey) === read) this.#generationReads.delete(generationKey);
@@ -259,12 +266,15 @@ class KeyvBackedCacheStore implements KeyvCacheStore {
   }
 
   #bounded<T>(operation: Operation, pending: Promise<T>): Promise<T> {
-    const bounded = this.#timeoutMs > 0 ? withTimeout(pending, this.#timeoutMs, operation) : pending;
+    const bounded =
+      this.#timeoutMs > 0
+        ? withTimeout(pending, this.#timeoutMs, timedOut(operation, this.#timeoutMs))
+        : pending;
     return bounded.catch((error: unknown) => {
       this.#errors++;
       throw error instanceof CacheStoreError
         ? error
-        : new CacheStoreError(NAME, operation, 'unavailable', describe(error), { cause: error });
+        : new CacheStoreError(NAME, operation, 'unavailable', formatCause(error), { cause: error });
     });
   }
 
@@ -312,7 +322,8 @@ class KeyvBackedCacheStore implements KeyvCacheStore {
     if (client.isReady) {
       // QUIT lets replies in flight arrive; bounded so a dying server cannot hold close() up.
       const quit = client.close().catch(() => undefined);
-      await withTimeout(quit, Math.max(this.#timeoutMs, DEFAULT_TIMEOUT_MS), 'close').catch(() => undefined);
+      const ms = Math.max(this.#timeoutMs, DEFAULT_TIMEOUT_MS);
+      await withTimeout(quit, ms, timedOut('close', ms)).catch(() => undefined);
     }
     if (client.isOpen) client.destroy();
   }
@@ -335,7 +346,7 @@ function readEntry(stored: unknown, generation: unknown): { readonly value: unkn
   try {
     return { value: decodeJson(stored.slice(cut + 1)) };
   } catch (error) {
-    throw new CacheStoreError(NAME, 'get', 'corrupt-entry', describe(error), { cause: error });
+    throw new CacheStoreError(NAME, 'get', 'corrupt-entry', formatCause(error), { cause: error });
   }
 }
 
@@ -349,24 +360,12 @@ function isLive(stored: unknown, generation: unknown): stored is string {
   );
 }
 
-function withTimeout<T>(work: Promise<T>, ms: number, operation: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new CacheStoreError(NAME, operation, 'timeout', `no answer within ${ms} ms`));
-    }, ms);
-    work.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
+/** What an operation that got no answer within `ms` rejects with. */
+function timedOut(operation: string, ms: number): () => CacheStoreError {
+  return () => new CacheStoreError(NAME, operation, 'timeout', `no answer within ${ms} ms`);
 }
 
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+/** A Keyv store that answered a write with `false`. */
+function notWritten(operation: Operation, what: string): CacheStoreError {
+  return new CacheStoreError(NAME, operation, 'unavailable', `the Keyv store did not write ${what}`);
 }

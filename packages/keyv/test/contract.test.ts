@@ -2,7 +2,7 @@ import { cacheStoreContract } from '@finaegis/contract-tests';
 import { createKeyvCacheStore } from '@finaegis/keyv';
 import { Keyv } from 'keyv';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { assertRedisUp, deleteKeys, REDIS_URL, uniquePrefix } from './support';
+import { assertRedisUp, deleteKeys, REDIS_URL, uniquePrefix } from './helpers';
 
 // Stores made by one harness share a backend, like processes sharing Redis (the suite gives every
 // test its own namespaces).
@@ -24,7 +24,7 @@ cacheStoreContract(
   {
     name: 'keyv-redis',
     // A roomy op budget: the suite checks behaviour (a 1 MiB value, 200 concurrent writes) on a
-    // machine that may be busy; the fail-fast budget is tested in outage.test.ts.
+    // machine that may be busy; the fail-fast budget is tested in outage.int.test.ts.
     create: async () =>
       createKeyvCacheStore({ redisUrl: REDIS_URL, keyPrefix: redisPrefix, opTimeoutMs: 5000 }),
   },

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ConfigError, InvalidArgumentError } from '@finaegis/core';
 import { CacheStoreError, createKeyvCacheStore, type KeyvCacheStore } from '@finaegis/keyv';
 import { Keyv } from 'keyv';
 import { afterEach, describe, expect, test } from 'vitest';
@@ -126,17 +127,25 @@ describe('keyv cache store on the in-process Map', () => {
     const store = open();
     for (const ttl of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
       const error = await store.set('q', 'k', 'v', ttl).catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(CacheStoreError);
-      expect(error).toMatchObject({ reason: 'invalid-argument', operation: 'set', code: 'CACHE_STORE' });
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect(error).toMatchObject({ argument: 'ttlSeconds', adapter: '@finaegis/keyv' });
     }
     const circular: Record<string, unknown> = {};
     circular.self = circular;
-    await expect(store.set('q', 'k', circular, 60)).rejects.toMatchObject({ reason: 'invalid-argument' });
+    await expect(store.set('q', 'k', circular, 60)).rejects.toMatchObject({ argument: 'value' });
     expect(store.stats().errors).toBe(5);
     expect(() => createKeyvCacheStore({ keyv: new Keyv(), redisUrl: 'redis://127.0.0.1:6379' })).toThrow(
-      CacheStoreError,
+      ConfigError,
     );
     expect(() => createKeyvCacheStore({ opTimeoutMs: -1 })).toThrow(/opTimeoutMs/);
+    const badPrefix = (() => {
+      try {
+        createKeyvCacheStore({ keyPrefix: 'a{b' });
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(badPrefix).toMatchObject({ name: 'ConfigError', key: 'keyPrefix', adapter: '@finaegis/keyv' });
   });
 
   test('an entry someone else wrote under our key is reported as corrupt, not returned', async () => {

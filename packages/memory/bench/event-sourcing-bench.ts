@@ -17,7 +17,6 @@ import {
   newId,
   snapshotEvery,
 } from '@finaegis/core';
-import { MemoryEventStore } from '../src/event-store';
 
 class Credited extends DomainEvent {
   static readonly messageType = 'bench.Credited';
@@ -104,7 +103,7 @@ export async function runEventSourcingBench(
   const snapshotLoad: number[] = [];
 
   for (let round = 0; round < rounds; round++) {
-    const rawStore = new MemoryEventStore();
+    const rawStore = createMemoryEventStore();
     storeAppend.push(
       await timed(async () => {
         for (let version = 0; version < events; version++) {
@@ -125,7 +124,7 @@ export async function runEventSourcingBench(
       }),
     );
 
-    const store = new MemoryEventStore();
+    const store = createMemoryEventStore();
     const plain = new EventSourcedRepository(Ledger, {
       store,
       registry: registry(),

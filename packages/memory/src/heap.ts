@@ -1,4 +1,4 @@
-/** A binary min-heap under `before` (the item `before` puts first comes out first). */
+/** @internal A binary min-heap under `before` (the item `before` puts first comes out first). */
 export class Heap<T> {
   private readonly items: T[] = [];
 

@@ -1,14 +1,10 @@
+export { createMemoryBroker, type MemoryBroker, type MemoryBrokerOptions } from './memory-broker';
 export {
   createMemoryCacheStore,
-  MemoryCacheStore,
+  type MemoryCacheStore,
   type MemoryCacheStoreOptions,
-} from './cache-store';
-export * from './event-store';
-export { createMemoryTransactionManager, MemoryTransactionManager } from './transaction-manager';
-export {
-  createMemoryTransport,
-  MemoryBroker,
-  type MemoryBrokerOptions,
-  MemoryTransport,
-  type MemoryTransportOptions,
-} from './transport';
+} from './memory-cache-store';
+export { createMemoryCheckpointStore, type MemoryCheckpointStore } from './memory-checkpoint-store';
+export { createMemoryEventStore, type MemoryEventStore } from './memory-event-store';
+export { createMemoryTransactionManager, type MemoryTransactionManager } from './memory-transaction-manager';
+export { createMemoryTransport, type MemoryTransport, type MemoryTransportOptions } from './memory-transport';

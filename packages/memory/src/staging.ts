@@ -4,6 +4,7 @@ import { currentTransaction, type TransactionContext, UnitOfWorkError } from '@f
 /**
  * A memory store that holds writes made inside a memory transaction until it commits. Internal:
  * the transaction manager and the stores of this package meet here, nothing else sees it.
+ * @internal
  */
 export interface StagingParticipant<S> {
   /**
@@ -36,6 +37,7 @@ class StagedTransaction {
 /**
  * The writes one memory transaction, or one savepoint of it, can stage. Stores write through the
  * `Staging` of the context they run in; every `Staging` of a transaction reaches the same writes.
+ * @internal
  */
 export class Staging {
   readonly #tx: TransactionContext;
@@ -191,6 +193,7 @@ const stagings = new WeakMap<TransactionContext, Staging>();
 /**
  * The memory transaction (or savepoint) whose work is running, set by the manager itself, so the
  * stores join it also when `run` is called directly rather than through the buses.
+ * @internal
  */
 export const memoryTransaction: AsyncLocalStorage<TransactionContext> = new AsyncLocalStorage();
 
@@ -210,6 +213,7 @@ export function stagingOf(tx: TransactionContext): Staging | undefined {
  * The staging area of the memory transaction running in this async context, if there is one: the
  * buses' current transaction (a savepoint's context while one runs), else the one the manager is
  * running its work in.
+ * @internal
  */
 export function currentStaging(): Staging | undefined {
   const tx = currentTransaction();

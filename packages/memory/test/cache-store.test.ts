@@ -1,10 +1,10 @@
 import { ConfigError, InvalidArgumentError } from '@finaegis/core';
 import { afterEach, describe, expect, test, vi } from 'vitest';
-import { MemoryCacheStore } from '../src/index';
+import { createMemoryCacheStore, type MemoryCacheStore } from '../src/index';
 
 const stores: MemoryCacheStore[] = [];
 function store(options: ConstructorParameters<typeof MemoryCacheStore>[0] = {}): MemoryCacheStore {
-  const s = new MemoryCacheStore(options);
+  const s = createMemoryCacheStore(options);
   stores.push(s);
   return s;
 }
@@ -127,7 +127,7 @@ describe('MemoryCacheStore', () => {
   test('bad options are ConfigErrors naming the option', () => {
     const keyOf = (options: ConstructorParameters<typeof MemoryCacheStore>[0]) => {
       try {
-        new MemoryCacheStore(options);
+        createMemoryCacheStore(options);
       } catch (error) {
         expect(error).toBeInstanceOf(ConfigError);
         return (error as ConfigError).key;

@@ -11,7 +11,7 @@ import {
   retryOnConcurrencyError,
   snapshotEvery,
 } from '@finaegis/core';
-import { MemoryCheckpointStore, MemoryEventStore } from '@finaegis/memory';
+import { createMemoryCheckpointStore, createMemoryEventStore } from '@finaegis/memory';
 
 class FundsDeposited extends DomainEvent {
   static readonly messageType = 'bank.FundsDeposited';
@@ -48,7 +48,7 @@ import { expect, test } from 'vitest';
 test('the EVENT-SOURCING.md example works as its comments say', async () => {
   const app = createCqrs();
   const registry = new MessageRegistry().register(FundsDeposited);
-  const store = new MemoryEventStore();
+  const store = createMemoryEventStore();
   const accounts = new EventSourcedRepository(Account, {
     store,
     registry,
@@ -76,7 +76,7 @@ test('the EVENT-SOURCING.md example works as its comments say', async () => {
         balances.set(event.aggregateId, (balances.get(event.aggregateId) ?? 0n) + BigInt(event.amount));
       })
       .onReset(() => balances.clear()),
-    { store, registry, checkpoints: new MemoryCheckpointStore() },
+    { store, registry, checkpoints: createMemoryCheckpointStore() },
   );
   await projector.catchUp(); // balances: acc-1 → 1250n; await projector.lag() → 0
   expect(balances.get('acc-1')).toBe(1250n);

@@ -15,14 +15,13 @@ import {
   upcaster,
 } from '@finaegis/core';
 import { describe, expect, test } from 'vitest';
-import { MemoryCheckpointStore, MemoryEventStore } from '../src/event-store';
-import { MemoryTransactionManager } from '../src/transaction-manager';
-
-/** Decimal strings in, integer cents inside: money is never a float. */
-function cents(amount: string): bigint {
-  const [whole = '0', fraction = ''] = amount.split('.');
-  return BigInt(whole) * 100n + BigInt(fraction.padEnd(2, '0').slice(0, 2));
-}
+import {
+  createMemoryCheckpointStore,
+  createMemoryEventStore,
+  createMemoryTransactionManager,
+  type MemoryEventStore,
+} from '../src/index';
+import { cents, until } from './helpers';
 
 class WalletOpened extends DomainEvent {
   static readonly messageType = 'wallet.Opened';
@@ -132,7 +131,7 @@ function runOperations(wallet: Wallet, count: number): void {
 
 describe('event sourcing on the memory event store', () => {
   test('state after replay equals the state the live calls produced', async () => {
-    const store = new MemoryEventStore();
+    const store = createMemoryEventStore();
     const repository = wallets(store);
     const live = repository.create('w-1');
     live.open('ada');
@@ -146,7 +145,7 @@ describe('event sourcing on the memory event store', () => {
   });
 
   test('loading from snapshots gives the same state as a full replay', async () => {
-    const store = new MemoryEventStore();
+    const store = createMemoryEventStore();
     const withSnapshots = wallets(store, { snapshotPolicy: snapshotEvery(25) });
     const wallet = withSnapshots.create('w-1');
     wallet.open('ada');
@@ -160,7 +159,7 @@ describe('event sourcing on the memory event store', () => {
     expect(snapshot?.version).toBeLessThan(wallet.version);
 
     // Full replay: a store holding the same events and no snapshot.
-    const replayStore = new MemoryEventStore();
+    const replayStore = createMemoryEventStore();
     await replayStore.append('wallet.Wallet-w-1', await store.readStream('wallet.Wallet-w-1'), {
       expectedVersion: 0,
     });
@@ -173,7 +172,7 @@ describe('event sourcing on the memory event store', () => {
 
   test('N concurrent writers lose no update: losers get ConcurrencyError and the retry completes them', async () => {
     const writers = 12;
-    const store = new MemoryEventStore();
+    const store = createMemoryEventStore();
     const repository = wallets(store);
     const created = repository.create('w-1');
     created.open('ada');
@@ -219,7 +218,7 @@ describe('event sourcing on the memory event store', () => {
   });
 
   test('an old v1 event is upcast to the current v2 class on read', async () => {
-    const store = new MemoryEventStore();
+    const store = createMemoryEventStore();
     const repository = wallets(store, {
       upcasters: [upcaster('wallet.FundsAdded', 1, (data) => ({ ...data, currency: 'USD' }))],
     });
@@ -278,9 +277,9 @@ describe('projections on the memory event store', () => {
   }
 
   test('a projection stopped midway resumes from its checkpoint without re-applying or skipping', async () => {
-    const store = new MemoryEventStore();
+    const store = createMemoryEventStore();
     await seed(store, 4, 30);
-    const checkpoints = new MemoryCheckpointStore();
+    const checkpoints = createMemoryCheckpointStore();
     const model = balancesProjection();
 
     let handled = 0;
@@ -318,12 +317,12 @@ describe('projections on the memory event store', () => {
   });
 
   test('a rebuild from position 0 gives the same read model', async () => {
-    const store = new MemoryEventStore();
+    const store = createMemoryEventStore();
     await seed(store, 3, 20);
     const { balances, applications, projection } = balancesProjection();
     const projector = new Projector(projection, {
       store,
-      checkpoints: new MemoryCheckpointStore(),
+      checkpoints: createMemoryCheckpointStore(),
       registry: registry(),
     });
     await projector.catchUp();
@@ -335,12 +334,12 @@ describe('projections on the memory event store', () => {
   });
 
   test('running continuously, a projection follows new events until stopped', async () => {
-    const store = new MemoryEventStore();
+    const store = createMemoryEventStore();
     await seed(store, 1, 5);
     const { applications, projection } = balancesProjection();
     const projector = new Projector(projection, {
       store,
-      checkpoints: new MemoryCheckpointStore(),
+      checkpoints: createMemoryCheckpointStore(),
       registry: registry(),
       pollIntervalMs: 5,
     });
@@ -356,8 +355,8 @@ describe('projections on the memory event store', () => {
 
 describe('the repository inside a transaction of the buses', () => {
   test('events leave after commit, and not at all on rollback', async () => {
-    const app = createCqrs({ transactionManager: new MemoryTransactionManager(), logger: silentLogger });
-    const store = new MemoryEventStore();
+    const app = createCqrs({ transactionManager: createMemoryTransactionManager(), logger: silentLogger });
+    const store = createMemoryEventStore();
     const repository = wallets(store, { bus: app.eventBus });
     const seen: string[] = [];
     app.eventBus.subscribe(WalletOpened, (event) => {
@@ -389,11 +388,3 @@ describe('the repository inside a transaction of the buses', () => {
     await app.close();
   });
 });
-
-async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-}

@@ -1,12 +1,6 @@
-import { eventStoreContract } from '@finaegis/contract-tests';
 import { ConcurrencyError, InvalidArgumentError, newId } from '@finaegis/core';
 import { describe, expect, test } from 'vitest';
-import { MemoryCheckpointStore, MemoryEventStore } from '../src/event-store';
-
-eventStoreContract(
-  { describe, test, expect },
-  { name: 'memory', create: async () => new MemoryEventStore() },
-);
+import { createMemoryCheckpointStore, createMemoryEventStore } from '../src/index';
 
 const event = (type = 'test.Happened', data: Record<string, unknown> = {}) => ({
   eventId: newId(),
@@ -18,7 +12,7 @@ const event = (type = 'test.Happened', data: Record<string, unknown> = {}) => ({
 
 describe('MemoryEventStore', () => {
   test('headPosition follows the global position', async () => {
-    const store = new MemoryEventStore();
+    const store = createMemoryEventStore();
     expect(await store.headPosition()).toBe(0);
     await store.append('a', [event(), event()], { expectedVersion: 0 });
     await store.append('b', [event()], { expectedVersion: 0 });
@@ -26,7 +20,7 @@ describe('MemoryEventStore', () => {
   });
 
   test('stored events are copies: changing what was appended or read changes nothing', async () => {
-    const store = new MemoryEventStore();
+    const store = createMemoryEventStore();
     const data = { list: [1, 2] };
     await store.append('a', [event('test.A', data)], { expectedVersion: 0 });
     data.list.push(3);
@@ -37,7 +31,7 @@ describe('MemoryEventStore', () => {
   });
 
   test('bad input is an InvalidArgumentError naming the argument, not a corrupted stream', async () => {
-    const store = new MemoryEventStore();
+    const store = createMemoryEventStore();
     const refused = (argument: string) =>
       expect.objectContaining({ name: 'InvalidArgumentError', adapter: '@finaegis/memory', argument });
     await expect(store.append('', [event()], { expectedVersion: 0 })).rejects.toEqual(refused('streamId'));
@@ -77,7 +71,7 @@ describe('MemoryEventStore', () => {
   });
 
   test("an 'exists' conflict reports the stream", async () => {
-    const store = new MemoryEventStore();
+    const store = createMemoryEventStore();
     const error = await store
       .append('ghost', [event()], { expectedVersion: 'exists' })
       .catch((e: unknown) => e);
@@ -88,7 +82,7 @@ describe('MemoryEventStore', () => {
 
 describe('MemoryCheckpointStore', () => {
   test('starts at 0 and keeps each projection apart', async () => {
-    const checkpoints = new MemoryCheckpointStore();
+    const checkpoints = createMemoryCheckpointStore();
     expect(await checkpoints.load('balances')).toBe(0);
     await checkpoints.save('balances', 42);
     await checkpoints.save('orders', 7);

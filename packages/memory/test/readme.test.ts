@@ -2,17 +2,17 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createCqrs, silentLogger } from '@finaegis/core';
 import {
-  MemoryCacheStore,
-  MemoryEventStore,
-  MemoryTransactionManager,
-  MemoryTransport,
+  createMemoryCacheStore,
+  createMemoryEventStore,
+  createMemoryTransactionManager,
+  createMemoryTransport,
 } from '@finaegis/memory';
 import { expect, test } from 'vitest';
 
 // The README's example, as a function so that the test can run it.
 async function example(): Promise<string[]> {
   // README example start
-  const transport = new MemoryTransport();
+  const transport = createMemoryTransport();
   const seen: string[] = [];
   await transport.consume(
     'commands',
@@ -29,11 +29,11 @@ async function example(): Promise<string[]> {
     { key: 'account-7', priority: 5, dedupeId: 'order-1' },
   );
 
-  const cache = new MemoryCacheStore();
+  const cache = createMemoryCacheStore();
   await cache.set('query:exchange.OrderBook', 'BTC/USD', { bids: [], asks: [] }, 60);
   const hit = await cache.get('query:exchange.OrderBook', 'BTC/USD'); // { value: { bids: [], asks: [] } }
 
-  const transactions = new MemoryTransactionManager();
+  const transactions = createMemoryTransactionManager();
   await transactions.run(async (tx) => tx.id, { timeoutMs: 30_000 });
 
   await transport.close(); // waits for the handler in flight
@@ -50,8 +50,8 @@ test('the README example runs', async () => {
 // The README's transaction example.
 async function transactionExample(): Promise<[number, number, unknown]> {
   // README transaction example start
-  const store = new MemoryEventStore();
-  const app = createCqrs({ transactionManager: new MemoryTransactionManager(), logger: silentLogger });
+  const store = createMemoryEventStore();
+  const app = createCqrs({ transactionManager: createMemoryTransactionManager(), logger: silentLogger });
   const deposited = {
     eventId: 'e-1',
     type: 'bank.Deposited',
@@ -93,11 +93,11 @@ function exampleBody(marker: string): string {
 test('the README shows the examples as they are here', () => {
   const readme = readFileSync(resolve(import.meta.dirname, '../README.md'), 'utf8');
   const imports =
-    "import { MemoryCacheStore, MemoryTransactionManager, MemoryTransport } from '@finaegis/memory';";
+    "import { createMemoryCacheStore, createMemoryTransactionManager, createMemoryTransport } from '@finaegis/memory';";
   expect(readme).toContain(`\`\`\`ts\n${imports}\n\n${exampleBody('README example')}\n\`\`\``);
   const transactionImports = [
     "import { createCqrs, silentLogger } from '@finaegis/core';",
-    "import { MemoryEventStore, MemoryTransactionManager } from '@finaegis/memory';",
+    "import { createMemoryEventStore, createMemoryTransactionManager } from '@finaegis/memory';",
   ].join('\n');
   expect(readme).toContain(
     `\`\`\`ts\n${transactionImports}\n\n${exampleBody('README transaction example')}\n\`\`\``,

@@ -7,7 +7,7 @@ import {
   UnitOfWorkError,
 } from '@finaegis/core';
 import { afterEach, describe, expect, test, vi } from 'vitest';
-import { MemoryEventStore, MemoryTransactionManager } from '../src/index';
+import { createMemoryEventStore, createMemoryTransactionManager, type MemoryEventStore } from '../src/index';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -17,7 +17,7 @@ afterEach(() => {
 // the contract suite (contract.test.ts); this file keeps what is particular to the memory manager.
 describe('MemoryTransactionManager', () => {
   test('runs the work with a context that has an id, a live signal, no client and no outbox', async () => {
-    const manager = new MemoryTransactionManager();
+    const manager = createMemoryTransactionManager();
     const seen: string[] = [];
     const result = await manager.run(
       async (tx) => {
@@ -37,7 +37,7 @@ describe('MemoryTransactionManager', () => {
 
   test('times out with TransactionTimeoutError, aborting the signal; the late outcome is ignored', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    const manager = new MemoryTransactionManager();
+    const manager = createMemoryTransactionManager();
     let signal: AbortSignal | undefined;
     let fail!: (e: Error) => void;
     const running = manager.run(
@@ -70,13 +70,13 @@ describe('MemoryTransactionManager', () => {
 
   test('clears its timer when the work finishes first', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    const manager = new MemoryTransactionManager();
+    const manager = createMemoryTransactionManager();
     await manager.run(async () => 'done', { timeoutMs: 60_000 });
     expect(vi.getTimerCount()).toBe(0);
   });
 
   test('refuses a missing or non-positive timeout and a non-function', async () => {
-    const manager = new MemoryTransactionManager();
+    const manager = createMemoryTransactionManager();
     const refused = (argument: string) =>
       expect.objectContaining({ name: 'InvalidArgumentError', adapter: '@finaegis/memory', argument });
     for (const timeoutMs of [0, -1, Number.NaN]) {
@@ -103,10 +103,10 @@ const addresses = (events: readonly { streamId: string; version: number; positio
 
 describe('MemoryTransactionManager savepoints with a MemoryEventStore', () => {
   test('a failed savepoint takes back exactly its appends and snapshots; the outer goes on from its own writes', async () => {
-    const store = new MemoryEventStore();
+    const store = createMemoryEventStore();
     await store.append('committed', [event()], { expectedVersion: 'no_stream' });
     const reused = newId();
-    await new MemoryTransactionManager().run(
+    await createMemoryTransactionManager().run(
       async (tx) => {
         await store.append('a', [event()], { expectedVersion: 'no_stream' });
         await store.saveSnapshot({ streamId: 'a', version: 1, state: { outer: true } });
@@ -145,8 +145,8 @@ describe('MemoryTransactionManager savepoints with a MemoryEventStore', () => {
   });
 
   test('a resolved savepoint keeps its appends; an outer conflict at commit still drops everything', async () => {
-    const store = new MemoryEventStore();
-    const error = await new MemoryTransactionManager()
+    const store = createMemoryEventStore();
+    const error = await createMemoryTransactionManager()
       .run(
         async (tx) => {
           await store.append('shared', [event()], { expectedVersion: 'no_stream' });
@@ -164,10 +164,10 @@ describe('MemoryTransactionManager savepoints with a MemoryEventStore', () => {
   });
 
   test('work that outlived its savepoint is refused with UnitOfWorkError; the outer still commits', async () => {
-    const store = new MemoryEventStore();
+    const store = createMemoryEventStore();
     let late: Promise<unknown> | undefined;
     let nestedContext: TransactionContext | undefined;
-    await new MemoryTransactionManager().run(
+    await createMemoryTransactionManager().run(
       async (tx) => {
         await tx.savepoint!(async (nested) => {
           nestedContext = nested;
@@ -187,9 +187,9 @@ describe('MemoryTransactionManager savepoints with a MemoryEventStore', () => {
   });
 
   test('a savepoint still running when the outer times out writes nothing, before or after', async () => {
-    const store = new MemoryEventStore();
+    const store = createMemoryEventStore();
     let lateError: unknown;
-    const error = await new MemoryTransactionManager()
+    const error = await createMemoryTransactionManager()
       .run(
         (tx) =>
           tx.savepoint!(async (nested) => {

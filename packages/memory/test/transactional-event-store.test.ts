@@ -23,17 +23,13 @@ import {
 } from '@finaegis/core';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import {
-  MemoryCheckpointStore,
-  MemoryEventStore,
-  MemoryTransactionManager,
-  MemoryTransport,
+  createMemoryCheckpointStore,
+  createMemoryEventStore,
+  createMemoryTransactionManager,
+  createMemoryTransport,
+  type MemoryEventStore,
 } from '../src/index';
-
-/** Decimal strings in, integer cents inside: money is never a float. */
-function cents(amount: string): bigint {
-  const [whole = '0', fraction = ''] = amount.split('.');
-  return BigInt(whole) * 100n + BigInt(fraction.padEnd(2, '0').slice(0, 2));
-}
+import { cents } from './helpers';
 
 class Deposited extends DomainEvent {
   static readonly messageType = 'bank.Deposited';
@@ -108,12 +104,12 @@ function bank(
   options: { transactionManager?: TransactionManager; snapshots?: boolean; transport?: Transport } = {},
 ): Bank {
   const app = createCqrs({
-    transactionManager: options.transactionManager ?? new MemoryTransactionManager(),
+    transactionManager: options.transactionManager ?? createMemoryTransactionManager(),
     logger: silentLogger,
     ...(options.transport === undefined ? {} : { transport: options.transport }),
   });
   apps.push(app);
-  const store = new MemoryEventStore();
+  const store = createMemoryEventStore();
   const accounts = new EventSourcedRepository(Account, {
     store,
     registry: new MessageRegistry().register(Deposited),
@@ -310,7 +306,7 @@ describe('MemoryEventStore in a MemoryTransactionManager transaction (through cr
   test('reads inside the transaction see its own writes; reads outside see them only after commit', async () => {
     const { app, store, accounts } = bank({ snapshots: true });
     await store.append('other', [event()], { expectedVersion: 0 });
-    const checkpoints = new MemoryCheckpointStore();
+    const checkpoints = createMemoryCheckpointStore();
     await checkpoints.save('balances', 1);
     const staged = gate();
     const release = gate();
@@ -379,7 +375,7 @@ describe('MemoryEventStore in a MemoryTransactionManager transaction (through cr
 
   test('snapshots and checkpoints saved in a transaction that rolls back are dropped', async () => {
     const { app, store, accounts } = bank({ snapshots: true });
-    const checkpoints = new MemoryCheckpointStore();
+    const checkpoints = createMemoryCheckpointStore();
     await expect(
       app.transaction(async () => {
         const account = accounts.create('acc-1');
@@ -487,7 +483,7 @@ describe('MemoryEventStore in a MemoryTransactionManager transaction (through cr
 
 describe('a nested transaction through createCqrs on the memory adapters', () => {
   test('a nested dispatchTransaction that fails is undone alone; the caller catches and the outer commits', async () => {
-    const transport = new MemoryTransport();
+    const transport = createMemoryTransport();
     const { app, store, published } = bank({ transport });
     const notes: string[] = [];
     await transport.consume('commands', async (m) => void notes.push(JSON.parse(m.body).payload.note), {

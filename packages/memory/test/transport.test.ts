@@ -3,14 +3,22 @@ import {
   InvalidArgumentError,
   MessageDecodeError,
   type ReceivedMessage,
+  TransportClosedError,
   type TransportMessage,
 } from '@finaegis/core';
 import { afterEach, describe, expect, test, vi } from 'vitest';
-import { MemoryBroker, MemoryTransport } from '../src/index';
+import {
+  createMemoryBroker,
+  createMemoryTransport,
+  type MemoryTransport,
+  type MemoryTransportOptions,
+} from '../src/index';
+import { crashMemoryTransport, sendRawToMemoryBroker } from '../src/testing';
+import { until } from './helpers';
 
 const open: MemoryTransport[] = [];
-function transport(options: ConstructorParameters<typeof MemoryTransport>[0] = {}): MemoryTransport {
-  const t = new MemoryTransport(options);
+function transport(options: MemoryTransportOptions = {}): MemoryTransport {
+  const t = createMemoryTransport(options);
   open.push(t);
   return t;
 }
@@ -24,11 +32,6 @@ let counter = 0;
 function message(extra: Partial<TransportMessage> = {}): TransportMessage {
   counter++;
   return { id: `m-${counter}`, type: 'test.Message', body: `{"n":${counter}}`, headers: {}, ...extra };
-}
-
-async function until(condition: () => boolean | Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 2_000 && !(await condition()); i++) await new Promise((r) => setTimeout(r, 1));
-  expect(await condition()).toBe(true);
 }
 
 function fakeTime(): void {
@@ -252,12 +255,12 @@ describe('MemoryTransport', () => {
   });
 
   test('raw text that is not a message is dead-lettered with MessageDecodeError', async () => {
-    const broker = new MemoryBroker();
+    const broker = createMemoryBroker();
     const t = transport({ broker });
     const got: string[] = [];
     await t.consume('ch', async (m) => void got.push(m.id), { group: 'g' });
-    broker.sendRaw('ch', 'not json');
-    broker.sendRaw('ch', JSON.stringify(message({ id: 'raw-but-valid' })));
+    sendRawToMemoryBroker(broker, 'ch', 'not json');
+    sendRawToMemoryBroker(broker, 'ch', JSON.stringify(message({ id: 'raw-but-valid' })));
     await until(() => got.length === 1);
     const letters = await t.deadLetters('ch');
     expect(got).toEqual(['raw-but-valid']);
@@ -367,9 +370,11 @@ describe('MemoryTransport', () => {
   });
 
   test('after a crash, the abandoned handler cannot ack or fail the redelivered message', async () => {
-    const broker = new MemoryBroker();
+    const broker = createMemoryBroker();
     const doomed = transport({ broker });
     const survivor = transport({ broker });
+    // Reads the group's depth after the survivor has closed (a closed transport refuses to).
+    const observer = transport({ broker });
     let fail!: (e: Error) => void;
     await doomed.consume(
       'ch',
@@ -381,7 +386,7 @@ describe('MemoryTransport', () => {
     );
     await survivor.send('ch', message({ id: 'held' }));
     await until(() => fail !== undefined);
-    await doomed.crash();
+    await crashMemoryTransport(doomed);
     let release!: () => void;
     const attempts: number[] = [];
     await survivor.consume(
@@ -402,13 +407,13 @@ describe('MemoryTransport', () => {
     release();
     await survivor.close();
     expect(attempts).toEqual([2]);
-    expect(await survivor.depth('ch', { group: 'g' })).toBe(0);
+    expect(await observer.depth('ch', { group: 'g' })).toBe(0);
     await expect(doomed.send('ch', message())).rejects.toThrow(/closed/);
     broker.close();
   });
 
   test('closing a transport leaves a shared broker and its messages to the others', async () => {
-    const broker = new MemoryBroker();
+    const broker = createMemoryBroker();
     const a = transport({ broker });
     const b = transport({ broker });
     await a.send('ch', message({ id: 'kept' }));
@@ -457,10 +462,12 @@ describe('MemoryTransport', () => {
     ).rejects.toEqual(refused('retry.backoff.type'));
     await expect(t.consume('ch', 'nope' as never, { group: 'g' })).rejects.toEqual(refused('handler'));
     await expect(t.depth('')).rejects.toEqual(refused('channel'));
-    expect(() => new MemoryBroker().sendRaw('ch', 5 as unknown as string)).toThrow(InvalidArgumentError);
+    expect(() => sendRawToMemoryBroker(createMemoryBroker(), 'ch', 5 as unknown as string)).toThrow(
+      InvalidArgumentError,
+    );
     const badWindow = (() => {
       try {
-        new MemoryBroker({ dedupeWindowMs: -5 });
+        createMemoryBroker({ dedupeWindowMs: -5 });
       } catch (error) {
         return error;
       }
@@ -470,15 +477,20 @@ describe('MemoryTransport', () => {
     expect(await t.depth('ch')).toBe(0);
   });
 
-  test('a closed transport refuses sends and consumers; close is idempotent', async () => {
+  test('a closed transport refuses every call with a rejected TransportClosedError; close is idempotent', async () => {
     const t = transport();
     const first = t.close();
     expect(t.close()).toBe(first);
     await first;
     await expect(t.send('ch', message())).rejects.toThrow(
-      '[@finaegis/memory] cannot send or consume: the transport is closed',
+      '[@finaegis/memory] cannot send: the transport is closed',
     );
-    await expect(t.consume('ch', async () => {}, { group: 'g' })).rejects.toThrow(/closed/);
+    await expect(t.consume('ch', async () => {}, { group: 'g' })).rejects.toThrow(TransportClosedError);
+    // Rejected promises, not synchronous throws: each call returns before anything is thrown.
+    const calls = [t.deadLetters('ch'), t.redrive('ch'), t.depth('ch')];
+    for (const call of calls) await expect(call).rejects.toThrow(TransportClosedError);
+    expect(t.features.deadLetter).toBe(true);
+    expect(t.name).toBe('memory');
   });
 
   test('closing its own broker cancels delayed deliveries', async () => {

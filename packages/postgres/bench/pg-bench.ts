@@ -7,7 +7,7 @@
 
 import { getPostgreSQLEventStore } from '@event-driven-io/emmett-postgresql';
 import { newId } from '@finaegis/core';
-import { migrate, PostgresEventStore } from '@finaegis/postgres';
+import { createPostgresEventStore, migrate } from '@finaegis/postgres';
 import pg from 'pg';
 
 const BASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -27,7 +27,7 @@ async function ours(url: string): Promise<Subject> {
   const pool = new pg.Pool({ connectionString: url, max: POOL_SIZE });
   pool.on('error', () => {});
   await migrate({ pool, schema: 'finaegis' });
-  const store = new PostgresEventStore({ pool, schema: 'finaegis' });
+  const store = createPostgresEventStore({ pool, schema: 'finaegis' });
   return {
     name: '@finaegis/postgres',
     async append(stream, version, n) {

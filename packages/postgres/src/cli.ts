@@ -10,6 +10,7 @@ const USAGE = `usage: finaegis-postgres migrate [--url <postgres url>] [--schema
 /**
  * The `finaegis-postgres` command. Returns the exit code; output goes through `out` / `err` so the
  * command can be tested in-process.
+ * @internal
  */
 export async function runCli(
   argv: readonly string[],

@@ -15,6 +15,7 @@ export interface PostgresConnectionOptions {
   readonly schema?: string;
 }
 
+/** @internal */
 export interface ResolvedConnection {
   readonly pool: pg.Pool;
   readonly ownsPool: boolean;
@@ -25,13 +26,17 @@ export interface ResolvedConnection {
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
+/** @internal */
 export function quoteSchema(schema: string): string {
   if (!IDENTIFIER.test(schema)) {
-    throw new ConfigError('schema', schema, 'a PostgreSQL identifier: letters, digits, _ (at most 63)');
+    throw new ConfigError('schema', schema, 'a PostgreSQL identifier: letters, digits, _ (at most 63)', {
+      adapter: '@finaegis/postgres',
+    });
   }
   return `"${schema}"`;
 }
 
+/** @internal */
 export function resolveConnection(options: PostgresConnectionOptions = {}): ResolvedConnection {
   const schema = options.schema ?? DEFAULT_SCHEMA;
   const q = quoteSchema(schema);
@@ -63,6 +68,7 @@ type GlobalWithAmbient = typeof globalThis & {
   [AMBIENT_KEY]?: AsyncLocalStorage<PostgresTransaction>;
 };
 const holder = globalThis as GlobalWithAmbient;
+/** @internal */
 export const ambientTransaction: AsyncLocalStorage<PostgresTransaction> =
   holder[AMBIENT_KEY] ?? (holder[AMBIENT_KEY] = new AsyncLocalStorage<PostgresTransaction>());
 
@@ -71,9 +77,10 @@ export function currentPostgresTransaction(): PostgresTransaction | undefined {
   return ambientTransaction.getStore();
 }
 
-/** Anything with `query`: a pool or a client. */
+/** @internal Anything with `query`: a pool or a client. */
 export type Queryable = Pick<pg.Pool, 'query'>;
 
+/** @internal */
 export function isUniqueViolation(error: unknown): error is Error & { code: string; constraint?: string } {
   return (error as { code?: unknown } | null)?.code === '23505';
 }

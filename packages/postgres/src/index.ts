@@ -1,4 +1,3 @@
-export { PostgresCheckpointStore } from './checkpoint-store';
 export {
   currentPostgresTransaction,
   DEFAULT_DATABASE_URL,
@@ -6,11 +5,23 @@ export {
   type PostgresConnectionOptions,
   type PostgresTransaction,
 } from './connection';
-export { PostgresEventStore, type PostgresEventStoreOptions } from './event-store';
 export { DEFAULT_MIGRATIONS_DIR, type MigrateOptions, type MigrateResult, migrate } from './migrate';
-export { type FailedOutboxMessage, OutboxRelay, type OutboxRelayOptions } from './outbox-relay';
 export {
+  createOutboxRelay,
+  type FailedOutboxMessage,
+  type OutboxRelay,
+  type OutboxRelayOptions,
+} from './outbox-relay';
+export { createPostgresCheckpointStore, type PostgresCheckpointStore } from './postgres-checkpoint-store';
+export { PostgresError, type PostgresErrorReason } from './postgres-error';
+export {
+  createPostgresEventStore,
+  type PostgresEventStore,
+  type PostgresEventStoreOptions,
+} from './postgres-event-store';
+export {
+  createPostgresTransactionManager,
   outboxChannel,
-  PostgresTransactionManager,
+  type PostgresTransactionManager,
   type PostgresTransactionManagerOptions,
-} from './transaction-manager';
+} from './postgres-transaction-manager';

@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type PostgresConnectionOptions, resolveConnection } from './connection';
+import { PostgresError } from './postgres-error';
 
 export interface MigrateOptions extends PostgresConnectionOptions {
   /** Folder of `*.sql` files, applied in name order. Default: the `migrations` folder shipped here. */
@@ -55,7 +56,7 @@ export async function migrate(options: MigrateOptions = {}): Promise<MigrateResu
             await client.query('COMMIT');
           } catch (error) {
             await client.query('ROLLBACK').catch(() => {});
-            throw new Error(`[@finaegis/postgres] migration ${file} failed on schema ${schema}`, {
+            throw new PostgresError('migration-failed', `migration ${file} failed on schema ${schema}`, {
               cause: error,
             });
           }

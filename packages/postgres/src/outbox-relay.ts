@@ -1,19 +1,21 @@
 import {
   type BackoffPolicy,
-  backoffDelay,
   ConfigError,
-  describeError,
-  isRetryable,
+  consoleLogger,
   type Logger,
   newId,
   type SendOptions,
-  silentLogger,
   type Transport,
   type TransportMessage,
 } from '@finaegis/core';
-import type pg from 'pg';
+import { DEFAULT_RETRY_POLICY, failureDecision, formatCause } from '@finaegis/core/adapter';
 import { type PostgresConnectionOptions, type ResolvedConnection, resolveConnection } from './connection';
-import { outboxChannel } from './transaction-manager';
+import { OutboxClaims, type OutboxRow, retryConflicts } from './outbox-claims';
+import { OutboxListener } from './outbox-listener';
+import { PostgresError } from './postgres-error';
+import { isConflict } from './sql-state';
+
+const ADAPTER = '@finaegis/postgres';
 
 export interface OutboxRelayOptions extends PostgresConnectionOptions {
   /** Where rows go after commit. */
@@ -37,6 +39,7 @@ export interface OutboxRelayOptions extends PostgresConnectionOptions {
   readonly ordering?: 'channel' | 'none';
   /** Hold one pooled connection to `LISTEN` for commits that enqueued rows. Default `true`. */
   readonly listen?: boolean;
+  /** Where failed sends and lost connections are reported. Default `consoleLogger('finaegis.postgres')`. */
   readonly logger?: Logger;
 }
 
@@ -50,76 +53,12 @@ export interface FailedOutboxMessage {
   readonly failedAt: number;
 }
 
-interface OutboxRow {
-  id: string;
-  channel: string;
-  message_id: string;
-  type: string;
-  body: string;
-  headers: Record<string, string>;
-  key: string | null;
-  options: { delayMs?: number; priority?: number; dedupeId?: string };
-  attempts: number;
-  due: boolean;
-  leased_elsewhere: boolean;
-  delay_left_ms: string;
-}
-
 function positive(key: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
-  if (!Number.isFinite(value) || value <= 0) throw new ConfigError(key, value, 'a number greater than 0');
+  if (!Number.isFinite(value) || value <= 0)
+    throw new ConfigError(key, value, 'a number greater than 0', { adapter: ADAPTER });
   return value;
 }
-
-// First key of the two-key advisory lock a claim takes on each channel (ordering: 'channel'); the
-// second is hashtext('<schema>.<channel>'). Distinct from migrate()'s class.
-const CHANNEL_LOCK_CLASS = 0x46_41_4f; // "FAO"
-
-// A claim that loses a deadlock or a serialization check is run again this many times in all.
-const CONFLICT_ATTEMPTS = 5;
-
-/** Deadlock (40P01) or serialization failure (40001): the transaction was rolled back, retry it. */
-function isConflict(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === '40P01' || code === '40001';
-}
-
-/**
- * Runs `work` again after a conflict, after a short random pause so that the transactions that
- * collided do not collide again in step.
- */
-async function retryConflicts<T>(work: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await work();
-    } catch (error) {
-      if (!isConflict(error) || attempt >= CONFLICT_ATTEMPTS) throw error;
-      await new Promise((resolve) => setTimeout(resolve, attempt * (5 + Math.random() * 20)));
-    }
-  }
-}
-
-/**
- * Each channel's rows up to (not including) the first that is not due or is leased by another
- * relay: a channel is only ever claimed from its head, in id order. `rows` are in id order.
- */
-function channelHeads(rows: OutboxRow[]): OutboxRow[] {
-  const blocked = new Set<string>();
-  return rows.filter((row) => {
-    if (blocked.has(row.channel) || !row.due || row.leased_elsewhere) {
-      blocked.add(row.channel);
-      return false;
-    }
-    return true;
-  });
-}
-
-const PENDING = 'sent_at IS NULL AND failed_at IS NULL';
-const ROW_COLUMNS = `id, channel, message_id, type, body, headers, key, options, attempts,
-  available_at <= now() AS due,
-  coalesce(lease_until >= now(), false) AS leased_elsewhere,
-  coalesce((options->>'delayMs')::bigint, 0)
-    - (extract(epoch FROM (now() - created_at)) * 1000)::bigint AS delay_left_ms`;
 
 /**
  * Moves committed outbox rows to a transport, in id order per channel, with retries and backoff.
@@ -136,23 +75,19 @@ const ROW_COLUMNS = `id, channel, message_id, type, body, headers, key, options,
  * serialization failure that still reaches a claim (another client locking outbox rows its own way,
  * a server running SERIALIZABLE by default) rolls the claim back and runs it again.
  */
-export class OutboxRelay {
+class OutboxRelay {
   readonly id: string = newId();
   readonly #conn: ResolvedConnection;
   readonly #transport: Pick<Transport, 'name' | 'send'>;
   readonly #batchSize: number;
   readonly #pollIntervalMs: number;
-  readonly #leaseMs: number;
-  readonly #maxAttempts: number;
-  readonly #backoff: BackoffPolicy;
-  readonly #listen: boolean;
-  readonly #ordering: 'channel' | 'none';
+  readonly #retry: { readonly attempts: number; readonly backoff: BackoffPolicy };
+  readonly #claims: OutboxClaims;
+  readonly #listener: OutboxListener | undefined;
   readonly #logger: Logger;
   #running = false;
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
-  #listener: pg.PoolClient | undefined;
-  #onListenerError: ((error: Error) => void) | undefined;
   #notified = false;
   #closed = false;
 
@@ -161,16 +96,24 @@ export class OutboxRelay {
     this.#transport = options.transport;
     this.#batchSize = Math.floor(positive('batchSize', options.batchSize, 100));
     this.#pollIntervalMs = positive('pollIntervalMs', options.pollIntervalMs, 1000);
-    this.#leaseMs = Math.ceil(positive('leaseMs', options.leaseMs, 30_000));
-    this.#maxAttempts = Math.floor(positive('maxAttempts', options.maxAttempts, 10));
-    this.#backoff = options.backoff ?? { type: 'exponential', delayMs: 100, maxDelayMs: 30_000 };
-    this.#listen = options.listen ?? true;
+    const leaseMs = Math.ceil(positive('leaseMs', options.leaseMs, 30_000));
+    this.#retry = {
+      attempts: Math.floor(positive('maxAttempts', options.maxAttempts, 10)),
+      backoff: options.backoff ?? DEFAULT_RETRY_POLICY.backoff,
+    };
     const ordering = options.ordering ?? 'channel';
     if (ordering !== 'channel' && ordering !== 'none') {
-      throw new ConfigError('ordering', ordering, "'channel' or 'none'");
+      throw new ConfigError('ordering', ordering, "'channel' or 'none'", { adapter: ADAPTER });
     }
-    this.#ordering = ordering;
-    this.#logger = options.logger ?? silentLogger;
+    this.#claims = new OutboxClaims(this.#conn, this.id, { ordering, batchSize: this.#batchSize, leaseMs });
+    this.#logger = options.logger ?? consoleLogger('finaegis.postgres');
+    this.#listener =
+      (options.listen ?? true)
+        ? new OutboxListener(this.#conn, this.#logger, () => {
+            this.#notified = true;
+            this.#wake?.();
+          })
+        : undefined;
   }
 
   /** Claims, sends and marks one batch. Returns how many rows were sent. */
@@ -206,210 +149,50 @@ export class OutboxRelay {
       } catch (error) {
         blocked.add(row.channel);
         const attempts = row.attempts + 1;
-        const giveUp = !isRetryable(error) || attempts >= this.#maxAttempts;
-        const described = describeError(error);
+        const decision = failureDecision(error, attempts, this.#retry);
+        const giveUp = decision.action === 'dead-letter';
+        const lastError = formatCause(error, 1);
         this.#logger.warn(giveUp ? 'Outbox message set aside' : 'Outbox send failed, will retry', {
           outboxId: row.id,
           channel: row.channel,
           type: row.type,
           attempts,
-          error: `${described.name}: ${described.message}`,
+          error: formatCause(error),
         });
-        await this.#settleOne(
+        await this.#claims.settleOne(
           `UPDATE ${q}.outbox SET attempts = $2, last_error = $3, claimed_by = NULL, lease_until = NULL,
              available_at = now() + $4 * interval '1 millisecond', failed_at = CASE WHEN $5 THEN now() END
            WHERE id = $1 AND claimed_by = $6`,
-          [
-            row.id,
-            attempts,
-            `${described.name}: ${described.message}`,
-            backoffDelay(this.#backoff, attempts),
-            giveUp,
-            this.id,
-          ],
+          [row.id, attempts, lastError, decision.action === 'retry' ? decision.delayMs : 0, giveUp, this.id],
         );
       }
     }
-    if (sent.length > 0) await this.#settle(sent, 'sent_at = now(), lease_until = NULL');
-    if (released.length > 0) await this.#settle(released, 'claimed_by = NULL, lease_until = NULL');
+    if (sent.length > 0) await this.#claims.settle(sent, 'sent_at = now(), lease_until = NULL');
+    if (released.length > 0) await this.#claims.settle(released, 'claimed_by = NULL, lease_until = NULL');
     return sent.length;
-  }
-
-  /** One row: a single row lock, so no order to keep. */
-  async #settleOne(sql: string, values: unknown[]): Promise<void> {
-    await retryConflicts(() => this.#conn.pool.query(sql, values));
-  }
-
-  /**
-   * Updates rows this relay still holds the lease of. A bare `UPDATE … WHERE id = ANY(…)` locks
-   * rows in the order the plan meets them (heap order, which updates shuffle), and against a claim
-   * locking in id order that is a deadlock; the subquery locks in id order first.
-   */
-  async #settle(ids: string[], assignments: string): Promise<void> {
-    const { q } = this.#conn;
-    await retryConflicts(() =>
-      this.#conn.pool.query(
-        `WITH target AS MATERIALIZED (
-           SELECT id FROM ${q}.outbox WHERE id = ANY($1::bigint[]) AND claimed_by = $2 ORDER BY id FOR UPDATE
-         )
-         UPDATE ${q}.outbox AS o SET ${assignments} FROM target WHERE o.id = target.id`,
-        [ids, this.id],
-      ),
-    );
   }
 
   /** Leases the next rows to this relay. A conflict is retried; it never fails the round. */
   async #claim(): Promise<OutboxRow[]> {
     try {
-      return await retryConflicts(() =>
-        this.#inTransaction((client) =>
-          this.#ordering === 'channel' ? this.#claimByChannel(client) : this.#claimAny(client),
-        ),
-      );
+      return await this.#claims.claim();
     } catch (error) {
       if (!isConflict(error)) throw error;
       // Rows stay where they were; the next round claims them.
       this.#logger.warn('Outbox claim kept colliding, trying again next round', {
-        error: error instanceof Error ? error.message : String(error),
+        error: formatCause(error),
       });
       return [];
     }
   }
 
-  async #inTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.#conn.pool.connect();
-    try {
-      // Read committed whatever the server's default: each statement must see what committed
-      // before it, in particular the leases of a claim whose channel lock was just released.
-      await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
-      const result = await work(client);
-      await client.query('COMMIT');
-      client.release();
-      return result;
-    } catch (error) {
-      const rolledBack = await client.query('ROLLBACK').then(
-        () => true,
-        () => false,
-      );
-      // A client whose rollback failed is in an unknown state: destroy it rather than pool it.
-      client.release(rolledBack ? undefined : error instanceof Error ? error : true);
-      throw error;
-    }
-  }
-
-  /**
-   * Ordered claim. Channel exclusion comes from advisory locks, not row locks: the relay tries the
-   * channel lock of every channel at the head of the outbox and skips those another relay is
-   * claiming right now (a try never waits, so claims never wait for each other). Only after that
-   * does it read the rows of the channels it locked: the lock is released when the other claim
-   * commits, so this later statement sees that claim's leases and leaves those rows alone.
-   */
-  async #claimByChannel(client: pg.PoolClient): Promise<OutboxRow[]> {
-    const { q, schema } = this.#conn;
-    const { rows: channels } = await client.query<{ channel: string; mine: boolean }>(
-      `SELECT channel, pg_try_advisory_xact_lock($2, hashtext($3 || channel)) AS mine
-       FROM (SELECT DISTINCT channel
-             FROM (SELECT channel FROM ${q}.outbox WHERE ${PENDING} ORDER BY id LIMIT $1) AS head) AS c`,
-      [this.#batchSize, CHANNEL_LOCK_CLASS, `${schema}.`],
-    );
-    const mine = channels.filter((c) => c.mine).map((c) => c.channel);
-    if (mine.length === 0) return [];
-    const { rows } = await client.query<OutboxRow>(
-      `SELECT ${ROW_COLUMNS} FROM ${q}.outbox
-       WHERE ${PENDING} AND channel = ANY($2::text[])
-       ORDER BY id LIMIT $1`,
-      [this.#batchSize, mine],
-    );
-    return this.#lease(client, channelHeads(rows));
-  }
-
-  /** Unordered claim: rows locked by a concurrent claim are skipped, never waited for. */
-  async #claimAny(client: pg.PoolClient): Promise<OutboxRow[]> {
-    const { q } = this.#conn;
-    const { rows } = await client.query<OutboxRow>(
-      `SELECT ${ROW_COLUMNS} FROM ${q}.outbox
-       WHERE ${PENDING} AND (lease_until IS NULL OR lease_until < now())
-       ORDER BY id LIMIT $1
-       FOR UPDATE SKIP LOCKED`,
-      [this.#batchSize],
-    );
-    return this.#lease(client, channelHeads(rows));
-  }
-
-  /**
-   * Leases `rows` (each channel's head, in id order) to this relay, locking them in id order. A row
-   * whose state changed since it was read (the relay whose lease ran out marked it sent, or set it
-   * back for a retry) is not leased, and neither are the later rows of its channel.
-   */
-  async #lease(client: pg.PoolClient, rows: OutboxRow[]): Promise<OutboxRow[]> {
-    if (rows.length === 0) return [];
-    const { q } = this.#conn;
-    const { rows: leased } = await client.query<{ id: string }>(
-      `WITH target AS MATERIALIZED (
-         SELECT id FROM ${q}.outbox
-         WHERE id = ANY($1::bigint[]) AND ${PENDING} AND available_at <= now()
-           AND (lease_until IS NULL OR lease_until < now())
-         ORDER BY id FOR UPDATE
-       )
-       UPDATE ${q}.outbox AS o SET claimed_by = $2, lease_until = now() + $3 * interval '1 millisecond'
-       FROM target WHERE o.id = target.id
-       RETURNING o.id`,
-      [rows.map((r) => r.id), this.id, this.#leaseMs],
-    );
-    const got = new Set(leased.map((r) => r.id));
-    const cut = new Set<string>();
-    const claimed: OutboxRow[] = [];
-    const giveBack: string[] = [];
-    for (const row of rows) {
-      if (cut.has(row.channel) || !got.has(row.id)) {
-        cut.add(row.channel);
-        if (got.has(row.id)) giveBack.push(row.id);
-        continue;
-      }
-      claimed.push(row);
-    }
-    if (giveBack.length > 0) {
-      // Locked by this transaction already: no new lock is taken.
-      await client.query(
-        `UPDATE ${q}.outbox SET claimed_by = NULL, lease_until = NULL WHERE id = ANY($1::bigint[])`,
-        [giveBack],
-      );
-    }
-    return claimed;
-  }
-
   /** Starts relaying in the background until `stop()`. Idempotent. */
   async start(): Promise<void> {
     if (this.#running) return;
-    if (this.#closed) throw new Error('[@finaegis/postgres] OutboxRelay was stopped');
+    if (this.#closed) throw new PostgresError('stopped', 'OutboxRelay was stopped');
     this.#running = true;
-    if (this.#listen) await this.#startListening();
+    await this.#listener?.start();
     this.#loop = this.#run();
-  }
-
-  async #startListening(): Promise<void> {
-    try {
-      const client = await this.#conn.pool.connect();
-      client.on('notification', () => {
-        this.#notified = true;
-        this.#wake?.();
-      });
-      const onError = (error: Error): void => {
-        // Falls back to polling; the relay keeps working.
-        this.#logger.warn('Outbox listener lost its connection', { error: error.message });
-        client.removeListener('error', onError);
-        if (this.#listener === client) this.#listener = undefined;
-        client.release(error);
-      };
-      this.#onListenerError = onError;
-      client.on('error', onError);
-      await client.query(`LISTEN "${outboxChannel(this.#conn.schema)}"`);
-      this.#listener = client;
-    } catch (error) {
-      this.#logger.warn('Outbox relay could not LISTEN, polling only', {
-        error: error instanceof Error ? error.message : String(error),
-      });
-    }
   }
 
   async #run(): Promise<void> {
@@ -420,9 +203,7 @@ export class OutboxRelay {
       try {
         sent = await this.runOnce();
       } catch (error) {
-        this.#logger.error('Outbox relay round failed', {
-          error: error instanceof Error ? error.message : String(error),
-        });
+        this.#logger.error('Outbox relay round failed', { error: formatCause(error) });
       }
       if (sent > 0 || this.#notified || !this.#running) continue;
       await new Promise<void>((resolve) => {
@@ -496,17 +277,17 @@ export class OutboxRelay {
     this.#wake?.();
     await this.#loop;
     this.#loop = undefined;
-    const listener = this.#listener;
-    this.#listener = undefined;
-    if (listener !== undefined) {
-      await listener.query('UNLISTEN *').catch(() => undefined);
-      listener.removeAllListeners('notification');
-      if (this.#onListenerError) listener.removeListener('error', this.#onListenerError);
-      listener.release();
-    }
+    await this.#listener?.stop();
     if (!this.#closed) {
       this.#closed = true;
       if (this.#conn.ownsPool) await this.#conn.pool.end();
     }
   }
 }
+
+/** Creates an outbox relay (see {@link OutboxRelay}). */
+export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
+  return new OutboxRelay(options);
+}
+
+export type { OutboxRelay };

@@ -6,10 +6,11 @@ import {
 } from '@finaegis/contract-tests';
 import type { TransactionContext } from '@finaegis/core';
 import {
-  OutboxRelay,
-  PostgresCheckpointStore,
-  PostgresEventStore,
-  PostgresTransactionManager,
+  createOutboxRelay,
+  createPostgresCheckpointStore,
+  createPostgresEventStore,
+  createPostgresTransactionManager,
+  type OutboxRelay,
 } from '@finaegis/postgres';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -22,7 +23,7 @@ let relay: OutboxRelay | undefined;
 beforeAll(async () => {
   db = await freshSchema();
   await db.pool.query(`CREATE TABLE "${db.schema}".probe (key text PRIMARY KEY, value integer NOT NULL)`);
-  relay = new OutboxRelay({ pool: db.pool, schema: db.schema, transport: relayed, pollIntervalMs: 50 });
+  relay = createOutboxRelay({ pool: db.pool, schema: db.schema, transport: relayed, pollIntervalMs: 50 });
   await relay.start();
 });
 afterAll(async () => {
@@ -32,7 +33,7 @@ afterAll(async () => {
 
 eventStoreContract(
   { describe, test, expect },
-  { name: 'postgres', create: async () => new PostgresEventStore({ pool: db.pool, schema: db.schema }) },
+  { name: 'postgres', create: async () => createPostgresEventStore({ pool: db.pool, schema: db.schema }) },
 );
 
 /** The transaction manager contract sees writes through a table written with `tx.client`. */
@@ -65,7 +66,7 @@ transactionManagerContract(
   {
     name: 'postgres',
     features: { savepoint: true, outbox: true },
-    create: async () => new PostgresTransactionManager({ pool: db.pool, schema: db.schema }),
+    create: async () => createPostgresTransactionManager({ pool: db.pool, schema: db.schema }),
     probe,
     sent: async (channel) => relayed.sent.filter((s) => s.channel === channel).map((s) => s.message),
   },
@@ -75,9 +76,9 @@ checkpointStoreContract(
   { describe, test, expect },
   {
     name: 'postgres',
-    create: async () => new PostgresCheckpointStore({ pool: db.pool, schema: db.schema }),
+    create: async () => createPostgresCheckpointStore({ pool: db.pool, schema: db.schema }),
     transactions: {
-      create: async () => new PostgresTransactionManager({ pool: db.pool, schema: db.schema }),
+      create: async () => createPostgresTransactionManager({ pool: db.pool, schema: db.schema }),
       savepoint: true,
     },
   },

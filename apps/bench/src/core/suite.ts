@@ -2,7 +2,7 @@
 // @nestjs/cqrs, in the same run, on the same handler bodies and the same cache store.
 import { strict as assert } from 'node:assert';
 import { type CacheStore, createCqrs, type LogContext, type Logger, silentLogger } from '@finaegis/core';
-import { MemoryCacheStore } from '@finaegis/memory';
+import { createMemoryCacheStore } from '@finaegis/memory';
 import { type Case, formatRate, formatRatio, markdownTable, medianRatio, runRounds } from '../harness';
 import type { Suite, SuiteResult, TargetResult } from '../suite';
 import { GetDepth, GetDepthCachedForNest, OrderPlaced, PlaceOrder } from './messages';
@@ -195,7 +195,7 @@ function render(result: Omit<SuiteResult, 'markdown'>): string {
 export const coreSuite: Suite = {
   name: 'core',
   async run(options) {
-    const built = await build(new MemoryCacheStore());
+    const built = await build(createMemoryCacheStore());
     const { close } = built;
     const cases = built.cases.filter((c) => options.only === undefined || c.name.startsWith(options.only));
     let results: Awaited<ReturnType<typeof runRounds>>;

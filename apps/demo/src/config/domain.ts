@@ -1,4 +1,4 @@
-import { ConfigError, configFromEnv, type DomainConfig } from '@finaegis/core';
+import { ConfigError, configFromEnv, type DomainConfig, LOG_LEVELS, type LogLevel } from '@finaegis/core';
 
 /**
  * The guide's `config/domain.php`, for the exchange demo: the bus settings come from
@@ -6,6 +6,7 @@ import { ConfigError, configFromEnv, type DomainConfig } from '@finaegis/core';
  * KAFKA_BROKERS, DATABASE_URL), the exchange's own settings are below.
  */
 export interface DemoConfig {
+  /** The bus settings; `logLevel` is the demo's one log level (see `logLevelFromEnv`). */
   readonly domain: DomainConfig;
   /** HTTP port of the API and web page (PORT, default 3000). */
   readonly port: number;
@@ -87,13 +88,32 @@ function integerEnv(
 }
 
 /**
+ * The demo's log level: `LOG_LEVEL`, else core's `DOMAIN_LOG_LEVEL`, else `warn`. It is one level
+ * for the demo's own lines and the buses' (`createCqrs()` filters by `config.logLevel` and adds the
+ * line-per-operation logging middleware only at `info` or `debug`), so the demo never pays for a
+ * middleware that writes into a muted channel.
+ */
+function logLevelFromEnv(env: Readonly<Record<string, string | undefined>>): LogLevel {
+  for (const name of ['LOG_LEVEL', 'DOMAIN_LOG_LEVEL'] as const) {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') continue;
+    const level = raw.trim().toLowerCase();
+    if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+      throw new ConfigError(name, raw, `one of ${LOG_LEVELS.join(', ')}`);
+    }
+    return level as LogLevel;
+  }
+  return 'warn';
+}
+
+/**
  * Reads the whole demo configuration from the environment.
  * @throws ConfigError naming the variable, its value and what is allowed.
  */
 export function demoConfigFromEnv(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): DemoConfig {
-  const domain = configFromEnv(env);
+  const domain = configFromEnv({ ...env, DOMAIN_LOG_LEVEL: logLevelFromEnv(env) });
   const stream = env.EXCHANGE_STREAM?.trim() || 'exchange-main';
   if (!/^[A-Za-z0-9._-]{1,100}$/.test(stream)) {
     throw new ConfigError('EXCHANGE_STREAM', stream, 'a stream name of letters, digits, ".", "_" or "-"');

@@ -1,4 +1,4 @@
-import type { OrderType, Side } from './messages';
+import type { OrderType, Side } from './order-rules';
 
 export type OrderStatus = 'pending' | 'open' | 'partially_filled' | 'filled' | 'cancelled' | 'rejected';
 

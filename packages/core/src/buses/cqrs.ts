@@ -5,11 +5,12 @@ import type { TransactionContext, TransactionManager } from '../ports/transactio
 import type { Transport } from '../ports/transport';
 import { MessageRegistry } from '../serialization';
 import { AfterCommit, type AfterCommitOptions, type AfterCommitStats } from './after-commit';
+import type { CacheInvalidationOptions } from './cache-invalidation';
 import { CommandBus, type TransactionRunOptions } from './command-bus';
 import { EventBus } from './event-bus';
 import type { Instrumentation } from './instrumentation';
 import { isLoggingMiddleware, loggingMiddleware, type Middleware } from './middleware';
-import { type CacheInvalidationOptions, QueryBus } from './query-bus';
+import { QueryBus } from './query-bus';
 import type { BusContext } from './shared';
 import { startWorker, type Worker, type WorkerOptions } from './worker';
 

@@ -1,4 +1,5 @@
 export type { AfterCommitOptions, AfterCommitStats, UndeliveredMessage } from './after-commit';
+export type { CacheInvalidationOptions } from './cache-invalidation';
 export { stableKey } from './cache-key';
 export {
   CommandBus,
@@ -31,7 +32,6 @@ export {
 export {
   type AskCachedOptions,
   type AskMultipleOptions,
-  type CacheInvalidationOptions,
   QueryBus,
   type QueryCacheStats,
 } from './query-bus';

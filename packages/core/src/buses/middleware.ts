@@ -1,4 +1,5 @@
 import { backoffDelay, isRetryable } from '../adapter/retry';
+import { withTimeout } from '../adapter/timeout';
 import { HandlerTimeoutError } from '../errors/handler-timeout-error';
 import type { Message } from '../messages';
 import type { Logger } from '../ports/logger';
@@ -180,20 +181,5 @@ export function retryMiddleware(options: RetryMiddlewareOptions): Middleware {
 /** Fails a dispatch/ask/publish with `HandlerTimeoutError` when it takes longer than `timeoutMs`. */
 export function timeoutMiddleware(timeoutMs: number): Middleware {
   return (context, next) =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new HandlerTimeoutError(context.messageType, timeoutMs)),
-        timeoutMs,
-      );
-      next().then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      );
-    });
+    withTimeout(next(), timeoutMs, () => new HandlerTimeoutError(context.messageType, timeoutMs));
 }

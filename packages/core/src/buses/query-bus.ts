@@ -1,10 +1,10 @@
 import { CommandValidationError } from '../errors/command-validation-error';
-import { ConfigError } from '../errors/config-error';
 import { HandlerAlreadyRegisteredError } from '../errors/handler-already-registered-error';
 import { HandlerNotFoundError } from '../errors/handler-not-found-error';
 import { QueryExecutionError } from '../errors/query-execution-error';
 import { type MessageClass, messageTypeOf, type Query, type ResultOf } from '../messages';
 import type { CacheStats } from '../ports/cache-store';
+import { type CacheInvalidationOptions, CacheInvalidator } from './cache-invalidation';
 import { stableKey } from './cache-key';
 import type { RegisterOptions } from './command-bus';
 import { type Handler, makeInvoker } from './handlers';
@@ -20,16 +20,6 @@ interface Entry {
 export interface AskCachedOptions {
   /** Seconds; default: the query's `cacheTtl()`, then `queryBus.defaultTtl`. */
   readonly ttl?: number;
-}
-
-/** How `invalidate` / `invalidateType` ride out a failing or slow cache store. */
-export interface CacheInvalidationOptions {
-  /** Milliseconds to wait for the store before going on without it. Default 1000. */
-  readonly timeoutMs?: number;
-  /** Tries in the background after the first one failed or timed out. Default 3. */
-  readonly retries?: number;
-  /** Milliseconds before the first background try, doubled for each further one. Default 200. */
-  readonly backoffMs?: number;
 }
 
 /**
@@ -67,29 +57,17 @@ export class QueryBus {
   readonly #handlers = new Map<Function, Entry>();
   readonly #context: BusContext;
   readonly #inFlight = new Map<string, Promise<unknown>>();
-  readonly #invalidation: Required<CacheInvalidationOptions>;
-  readonly #retryTimers = new Set<NodeJS.Timeout>();
+  readonly #invalidator: CacheInvalidator;
   #hits = 0;
   #misses = 0;
   #coalesced = 0;
   #errors = 0;
-  #invalidationFailures = 0;
   #warnedNoCache = false;
-  #closed = false;
 
   /** @internal Use `createCqrs()`. */
   constructor(context: BusContext, invalidation: CacheInvalidationOptions = {}) {
     this.#context = context;
-    const timeoutMs = invalidation.timeoutMs ?? 1000;
-    const retries = invalidation.retries ?? 3;
-    const backoffMs = invalidation.backoffMs ?? 200;
-    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
-      throw new ConfigError('cacheInvalidation.timeoutMs', timeoutMs, 'a number of milliseconds > 0');
-    if (!Number.isInteger(retries) || retries < 0)
-      throw new ConfigError('cacheInvalidation.retries', retries, 'an integer, 0 or more');
-    if (!Number.isFinite(backoffMs) || backoffMs < 0)
-      throw new ConfigError('cacheInvalidation.backoffMs', backoffMs, 'a number of milliseconds, 0 or more');
-    this.#invalidation = { timeoutMs, retries, backoffMs };
+    this.#invalidator = new CacheInvalidator(context.logger, () => context.cache?.name, invalidation);
   }
 
   /** Registers the handler of a query class. Does nothing when handlers are disabled. */
@@ -291,7 +269,7 @@ export class QueryBus {
     if (cache === undefined) return false;
     const namespace = this.namespaceOf(query);
     const key = this.cacheKeyOf(query);
-    const deleted = await this.#invalidateSafely('delete', namespace, () => cache.delete(namespace, key));
+    const deleted = await this.#invalidator.run('delete', namespace, () => cache.delete(namespace, key));
     return deleted === true;
   }
 
@@ -304,94 +282,12 @@ export class QueryBus {
     const cache = this.#context.cache;
     if (cache === undefined) return;
     const namespace = this.namespaceOf(queryClass);
-    await this.#invalidateSafely('clear', namespace, () => cache.clear(namespace));
-  }
-
-  async #invalidateSafely<R>(
-    operation: 'delete' | 'clear',
-    namespace: string,
-    run: () => Promise<R>,
-  ): Promise<R | undefined> {
-    const outcome = await this.#withTimeout(run);
-    if (outcome.ok) return outcome.value;
-    this.#invalidationFailed(operation, namespace, outcome.error, 0, run);
-    return undefined;
-  }
-
-  #withTimeout<R>(run: () => Promise<R>): Promise<{ ok: true; value: R } | { ok: false; error: unknown }> {
-    const { timeoutMs } = this.#invalidation;
-    return new Promise((resolve) => {
-      const timer = setTimeout(
-        () =>
-          resolve({ ok: false, error: new Error(`the cache store did not answer within ${timeoutMs} ms`) }),
-        timeoutMs,
-      );
-      let attempt: Promise<R>;
-      try {
-        attempt = Promise.resolve(run());
-      } catch (error) {
-        attempt = Promise.reject(error);
-      }
-      attempt.then(
-        (value) => {
-          clearTimeout(timer);
-          resolve({ ok: true, value });
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          resolve({ ok: false, error });
-        },
-      );
-    });
-  }
-
-  #invalidationFailed(
-    operation: 'delete' | 'clear',
-    namespace: string,
-    error: unknown,
-    retried: number,
-    run: () => Promise<unknown>,
-  ): void {
-    this.#errors += 1;
-    this.#invalidationFailures += 1;
-    const { retries, backoffMs } = this.#invalidation;
-    const context = {
-      namespace,
-      operation,
-      cache: this.#context.cache?.name,
-      error: error instanceof Error ? error.message : String(error),
-    };
-    if (retried >= retries || this.#closed) {
-      this.#context.logger.error(
-        'Query cache invalidation abandoned; stale entries live until their TTL ends',
-        { ...context, tries: retried + 1 },
-      );
-      return;
-    }
-    this.#context.logger.warn('Query cache invalidation failed; retrying in the background', context);
-    const timer = setTimeout(
-      async () => {
-        this.#retryTimers.delete(timer);
-        const outcome = await this.#withTimeout(run);
-        if (!outcome.ok) this.#invalidationFailed(operation, namespace, outcome.error, retried + 1, run);
-      },
-      backoffMs * 2 ** retried,
-    );
-    timer.unref?.();
-    this.#retryTimers.add(timer);
+    await this.#invalidator.run('clear', namespace, () => cache.clear(namespace));
   }
 
   /** @internal Stops background invalidation retries (logged as abandoned). */
   close(): void {
-    this.#closed = true;
-    if (this.#retryTimers.size > 0) {
-      this.#context.logger.error(
-        'Query cache invalidation abandoned at close; stale entries live until their TTL ends',
-        { pending: this.#retryTimers.size },
-      );
-    }
-    for (const timer of this.#retryTimers) clearTimeout(timer);
-    this.#retryTimers.clear();
+    this.#invalidator.close();
   }
 
   /** Cache counters of this bus (for the hit-rate metric); see `QueryCacheStats`. */
@@ -400,8 +296,8 @@ export class QueryBus {
       hits: this.#hits,
       misses: this.#misses,
       coalesced: this.#coalesced,
-      errors: this.#errors,
-      invalidationFailures: this.#invalidationFailures,
+      errors: this.#errors + this.#invalidator.failures,
+      invalidationFailures: this.#invalidator.failures,
     };
   }
 

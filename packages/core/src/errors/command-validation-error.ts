@@ -16,7 +16,7 @@ export class CommandValidationError extends FinAegisError {
   /** Failing fields, each with its reasons. `_` holds errors not tied to one field. */
   readonly fields: FieldErrors;
 
-  constructor(messageType: string, fields: FieldErrors, options?: { cause?: unknown }) {
+  constructor(messageType: string, fields: FieldErrors, options?: { cause?: unknown; adapter?: string }) {
     const summary = Object.entries(fields)
       .map(([field, reasons]) => `${field}: ${reasons.join(', ')}`)
       .join('; ');

@@ -14,7 +14,7 @@ export class ConcurrencyError extends FinAegisError {
     streamId: string,
     expectedVersion: number,
     actualVersion?: number,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; adapter?: string },
   ) {
     super(
       `stream ${streamId}: expected version ${expectedVersion}${actualVersion === undefined ? '' : `, found ${actualVersion}`}`,

@@ -12,7 +12,12 @@ export class InvalidArgumentError extends FinAegisError {
   /** Which argument or option was wrong, e.g. `channel`, `message.body`, `retry.attempts`. */
   readonly argument: string;
 
-  constructor(adapter: string, argument: string, problem: string, options?: { cause?: unknown }) {
+  constructor(
+    adapter: string,
+    argument: string,
+    problem: string,
+    options?: { cause?: unknown; adapter?: string },
+  ) {
     super(`invalid ${argument}: ${problem}`, { ...options, adapter });
     this.argument = argument;
   }

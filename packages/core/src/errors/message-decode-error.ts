@@ -9,7 +9,7 @@ export class MessageDecodeError extends FinAegisError {
   readonly code = 'MESSAGE_DECODE';
   override readonly retryable = false;
 
-  constructor(reason: string, options?: { cause?: unknown }) {
+  constructor(reason: string, options?: { cause?: unknown; adapter?: string }) {
     super(`cannot decode message: ${reason}`, options);
   }
 }

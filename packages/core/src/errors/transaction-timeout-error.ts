@@ -8,7 +8,7 @@ export class TransactionTimeoutError extends FinAegisError {
   readonly code = 'TRANSACTION_TIMEOUT';
   readonly timeoutMs: number;
 
-  constructor(timeoutMs: number, options?: { cause?: unknown }) {
+  constructor(timeoutMs: number, options?: { cause?: unknown; adapter?: string }) {
     super(`transaction timed out after ${timeoutMs} ms and was rolled back`, options);
     this.timeoutMs = timeoutMs;
   }

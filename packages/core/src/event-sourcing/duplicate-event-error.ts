@@ -11,7 +11,7 @@ export class DuplicateEventError extends FinAegisError {
   readonly streamId: string;
   readonly eventId: string;
 
-  constructor(streamId: string, eventId: string, options?: { cause?: unknown }) {
+  constructor(streamId: string, eventId: string, options?: { cause?: unknown; adapter?: string }) {
     super(`stream ${streamId}: event ${eventId} is already stored`, options);
     this.streamId = streamId;
     this.eventId = eventId;

@@ -1,6 +1,6 @@
 import { MessageDecodeError } from '../errors/message-decode-error';
 import { UnknownMessageTypeError } from '../errors/unknown-message-type-error';
-import { DomainEvent, type MessageClass, messageTypeOf } from '../messages';
+import { DomainEvent, type MessageClass, messageTypeOf, type WrittenEventIdentity } from '../messages';
 import type { NewEvent, StoredEvent } from '../ports/event-store';
 import { decodeJson, encodeJson, type MessageEnvelope, type MessageRegistry } from '../serialization';
 import { type RawEvent, type Upcaster, UpcasterChain } from './upcasting';
@@ -94,13 +94,7 @@ export class EventSerializer {
         `${raw.type} stored with schemaVersion ${raw.schemaVersion}, class expects ${expected} (add an upcaster)`,
       );
     }
-    const identity: {
-      aggregateId: string;
-      aggregateType: string;
-      version: number;
-      correlationId?: string;
-      causationId?: string;
-    } = {
+    const identity: WrittenEventIdentity = {
       aggregateId: stringOr(stored.metadata.aggregateId, stored.streamId),
       aggregateType: stringOr(stored.metadata.aggregateType, ''),
       version: stored.version,

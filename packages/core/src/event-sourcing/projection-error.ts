@@ -10,7 +10,12 @@ export class ProjectionError extends FinAegisError {
   readonly position: number;
   readonly eventType: string;
 
-  constructor(projection: string, position: number, eventType: string, options?: { cause?: unknown }) {
+  constructor(
+    projection: string,
+    position: number,
+    eventType: string,
+    options?: { cause?: unknown; adapter?: string },
+  ) {
     const reason = options?.cause instanceof Error ? `: ${options.cause.message}` : '';
     super(`projection ${projection} failed at position ${position} (${eventType})${reason}`, options);
     this.projection = projection;

@@ -1,0 +1,250 @@
+import {
+  type AppendResult,
+  ConcurrencyError,
+  DuplicateEventError,
+  type EventStore,
+  type ExpectedVersion,
+  InvalidArgumentError,
+  type NewEvent,
+  type Snapshot,
+  type StoredEvent,
+} from '@finaegis/core';
+import {
+  currentPostgresTransaction,
+  isUniqueViolation,
+  type PostgresConnectionOptions,
+  type Queryable,
+  type ResolvedConnection,
+  resolveConnection,
+} from './connection';
+import { PostgresError } from './postgres-error';
+
+const ADAPTER = '@finaegis/postgres';
+
+export interface PostgresEventStoreOptions extends PostgresConnectionOptions {
+  /**
+   * Join the transaction of a `PostgresTransactionManager` running in the caller's async context
+   * (as inside `commandBus.dispatchTransaction`): reads and appends then go through that
+   * transaction's client. Default `true`.
+   */
+  readonly joinTransactions?: boolean;
+}
+
+interface AppendRow {
+  ok: boolean;
+  stream_version: number;
+  last_position: string;
+  duplicate_event_id: string | null;
+}
+
+interface EventRow {
+  position: string;
+  event_id: string;
+  stream_id: string;
+  version: number;
+  type: string;
+  data: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  occurred_ms: string;
+}
+
+const EVENT_COLUMNS =
+  'position, event_id, stream_id, version, type, data, metadata, round(extract(epoch FROM occurred_at) * 1000)::bigint AS occurred_ms';
+
+function toStored(row: EventRow): StoredEvent {
+  return {
+    eventId: row.event_id,
+    type: row.type,
+    data: row.data,
+    metadata: row.metadata,
+    occurredAt: Number(row.occurred_ms),
+    streamId: row.stream_id,
+    version: row.version,
+    position: Number(row.position),
+  };
+}
+
+function expectation(expected: ExpectedVersion): { mode: 'exact' | 'any' | 'exists'; version: number } {
+  if (expected === 'any') return { mode: 'any', version: 0 };
+  if (expected === 'exists') return { mode: 'exists', version: 0 };
+  if (expected === 'no_stream') return { mode: 'exact', version: 0 };
+  if (!Number.isSafeInteger(expected) || expected < 0) {
+    throw new InvalidArgumentError(
+      ADAPTER,
+      'expectedVersion',
+      `must be an integer >= 0, 'any', 'no_stream' or 'exists', got ${String(expected)}`,
+    );
+  }
+  return { mode: 'exact', version: expected };
+}
+
+function positiveInt(key: string, value: number | undefined, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new InvalidArgumentError(ADAPTER, key, `must be an integer >= ${min}, got ${String(value)}`);
+  }
+  return value;
+}
+
+/**
+ * EventStore on PostgreSQL. Appends are one statement (a function installed by `migrate`) that
+ * takes the global position counter's row lock, so positions follow commit order; see README.
+ */
+class PostgresEventStore implements EventStore {
+  readonly name = 'postgres';
+  readonly #conn: ResolvedConnection;
+  readonly #joinTransactions: boolean;
+  #closed = false;
+
+  constructor(options: PostgresEventStoreOptions = {}) {
+    this.#conn = resolveConnection(options);
+    this.#joinTransactions = options.joinTransactions ?? true;
+  }
+
+  /** The schema this store reads and writes. */
+  get schema(): string {
+    return this.#conn.schema;
+  }
+
+  #db(): Queryable {
+    if (this.#joinTransactions) {
+      const tx = currentPostgresTransaction();
+      if (tx !== undefined && tx.schema === this.#conn.schema) return tx.client;
+    }
+    return this.#conn.pool;
+  }
+
+  async append(
+    streamId: string,
+    events: readonly NewEvent[],
+    options: { expectedVersion: ExpectedVersion },
+  ): Promise<AppendResult> {
+    const { mode, version } = expectation(options.expectedVersion);
+    const seen = new Set<string>();
+    for (const event of events) {
+      if (seen.has(event.eventId))
+        throw new DuplicateEventError(streamId, event.eventId, { adapter: ADAPTER });
+      seen.add(event.eventId);
+      if (!Number.isFinite(event.occurredAt)) {
+        throw new InvalidArgumentError(
+          ADAPTER,
+          'occurredAt',
+          `must be milliseconds since the epoch, got ${String(event.occurredAt)}`,
+        );
+      }
+    }
+    const payload = JSON.stringify(
+      events.map((e) => ({
+        eventId: e.eventId,
+        type: e.type,
+        data: e.data,
+        metadata: e.metadata,
+        occurredAt: Math.round(e.occurredAt),
+      })),
+    );
+    let row: AppendRow | undefined;
+    try {
+      const result = await this.#db().query<AppendRow>(
+        `SELECT ok, stream_version, last_position, duplicate_event_id FROM ${this.#conn.q}.append_events($1, $2, $3, $4::jsonb)`,
+        [streamId, mode, version, payload],
+      );
+      row = result.rows[0];
+    } catch (error) {
+      if (isUniqueViolation(error)) {
+        if (error.constraint === 'events_event_id_key') {
+          const id = /\(event_id\)=\((.*)\)/.exec((error as { detail?: string }).detail ?? '')?.[1];
+          throw new DuplicateEventError(streamId, id ?? events[0]?.eventId ?? '', {
+            adapter: ADAPTER,
+            cause: error,
+          });
+        }
+        throw new ConcurrencyError(streamId, version, undefined, { adapter: ADAPTER, cause: error });
+      }
+      throw error;
+    }
+    if (row === undefined) throw new PostgresError('unexpected-result', 'append_events returned no row');
+    if (row.duplicate_event_id !== null)
+      throw new DuplicateEventError(streamId, row.duplicate_event_id, { adapter: ADAPTER });
+    if (!row.ok) {
+      throw new ConcurrencyError(streamId, mode === 'exists' ? 1 : version, row.stream_version, {
+        adapter: ADAPTER,
+      });
+    }
+    return { version: row.stream_version, position: Number(row.last_position) };
+  }
+
+  async readStream(
+    streamId: string,
+    options: { fromVersion?: number; limit?: number } = {},
+  ): Promise<StoredEvent[]> {
+    const from = positiveInt('fromVersion', options.fromVersion, 1) ?? 1;
+    const limit = positiveInt('limit', options.limit, 0);
+    const result = await this.#db().query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM ${this.#conn.q}.events WHERE stream_id = $1 AND version >= $2 ORDER BY version LIMIT $3`,
+      [streamId, from, limit ?? null],
+    );
+    return result.rows.map(toStored);
+  }
+
+  async readAll(options: { after?: number; limit?: number } = {}): Promise<StoredEvent[]> {
+    const after = positiveInt('after', options.after, 0) ?? 0;
+    const limit = positiveInt('limit', options.limit, 0);
+    const result = await this.#db().query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM ${this.#conn.q}.events WHERE position > $1 ORDER BY position LIMIT $2`,
+      [after, limit ?? null],
+    );
+    return result.rows.map(toStored);
+  }
+
+  async streamVersion(streamId: string): Promise<number> {
+    const result = await this.#db().query<{ version: number }>(
+      `SELECT coalesce(max(version), 0) AS version FROM ${this.#conn.q}.events WHERE stream_id = $1`,
+      [streamId],
+    );
+    return result.rows[0]?.version ?? 0;
+  }
+
+  async saveSnapshot(snapshot: Snapshot): Promise<void> {
+    positiveInt('version', snapshot.version, 0);
+    await this.#db().query(
+      `INSERT INTO ${this.#conn.q}.snapshots (stream_id, version, state, schema_version, saved_at)
+       VALUES ($1, $2, $3::jsonb, $4, now())
+       ON CONFLICT (stream_id) DO UPDATE
+       SET version = excluded.version, state = excluded.state, schema_version = excluded.schema_version, saved_at = now()`,
+      [
+        snapshot.streamId,
+        snapshot.version,
+        JSON.stringify(snapshot.state ?? null),
+        snapshot.schemaVersion ?? null,
+      ],
+    );
+  }
+
+  async loadSnapshot(streamId: string): Promise<Snapshot | undefined> {
+    const result = await this.#db().query<{
+      version: number;
+      state: unknown;
+      schema_version: number | null;
+    }>(`SELECT version, state, schema_version FROM ${this.#conn.q}.snapshots WHERE stream_id = $1`, [
+      streamId,
+    ]);
+    const row = result.rows[0];
+    if (row === undefined) return undefined;
+    return row.schema_version === null
+      ? { streamId, version: row.version, state: row.state }
+      : { streamId, version: row.version, state: row.state, schemaVersion: row.schema_version };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#conn.ownsPool) await this.#conn.pool.end();
+  }
+}
+
+/** Creates an event store on PostgreSQL (see {@link PostgresEventStore}). */
+export function createPostgresEventStore(options: PostgresEventStoreOptions = {}): PostgresEventStore {
+  return new PostgresEventStore(options);
+}
+
+export type { PostgresEventStore };
