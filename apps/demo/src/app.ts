@@ -1,11 +1,14 @@
 import {
+  type AsyncOptions,
   type CacheStore,
+  type Command,
   type Cqrs,
   createCqrs,
   type DomainEvent,
   type EventInit,
   type EventStore,
   HandlerNotFoundError,
+  type Instrumentation,
   type Logger,
   type Message,
   type MessageClass,
@@ -73,6 +76,12 @@ export interface ExchangeApp {
    * clear has worked since: then it is read past the cache, so a change that was stored shows.
    */
   orderBook(query: GetOrderBookQuery): Promise<OrderBookView>;
+  /**
+   * Sends a command to the workers. With PostgreSQL it is written to the outbox in a transaction of
+   * its own and a relay moves it to the broker after commit (nothing is lost if this process dies
+   * after the call); otherwise it goes straight to the transport. Returns the message id.
+   */
+  dispatchAsync(command: Command<unknown>, options?: AsyncOptions): Promise<string>;
   /** Deposits the demo accounts' starting balances, once (deposit ids make it idempotent). */
   seed(): Promise<void>;
   close(): Promise<void>;
@@ -94,6 +103,13 @@ export interface CreateAppOptions {
   readonly middleware?: readonly Middleware[];
   /** Adapters to use instead of the configured ones (tests). */
   readonly adapters?: Partial<Adapters>;
+  /** Telemetry hooks for the buses (`@finaegis/opentelemetry`). */
+  readonly instrumentation?: Instrumentation;
+  /**
+   * Run an outbox relay in this process (the API processes do): with the PostgreSQL event store,
+   * async commands are written to the outbox and the relay sends them. Default false.
+   */
+  readonly relay?: boolean;
 }
 
 /**
@@ -186,8 +202,23 @@ export async function createExchangeApp(
     transactionManager: adapters.transactionManager,
     ...(options.logger === undefined ? {} : { logger: options.logger }),
     ...(options.middleware === undefined ? {} : { middleware: options.middleware }),
+    ...(options.instrumentation === undefined ? {} : { instrumentation: options.instrumentation }),
   });
   cqrs.registry.register(...EXCHANGE_MESSAGES);
+  // The configured PostgreSQL transaction manager has an outbox: async commands go through it.
+  const outbox = config.domain.eventStore === 'postgres' && configured?.transactionManager === undefined;
+  let relay: { stop(): Promise<void> } | undefined;
+  if (outbox && options.relay === true) {
+    const postgres = await import('@finaegis/postgres');
+    const started = postgres.createOutboxRelay({
+      connectionString: config.domain.databaseUrl,
+      schema: config.schema,
+      transport: adapters.transport,
+      logger: cqrs.logger,
+    });
+    await started.start();
+    relay = started;
+  }
   const stats: ExchangeStats = {
     ordersPlaced: 0,
     trades: 0,
@@ -324,6 +355,10 @@ export async function createExchangeApp(
       if (!(await bookCacheUsable())) return queryBus.ask(query);
       return queryBus.askCached(query, { ttl: config.orderBookTtl });
     },
+    dispatchAsync(command, sendOptions) {
+      if (!outbox) return commandBus.dispatchAsync(command, sendOptions);
+      return cqrs.transaction(() => commandBus.dispatchAsync(command, sendOptions));
+    },
     async seed() {
       // In the guide's demo mode (DOMAIN_ENABLE_HANDLERS=false) nothing can be dispatched.
       if (!commandBus.has(DepositCommand)) return;
@@ -337,6 +372,8 @@ export async function createExchangeApp(
     },
     close() {
       closing ??= (async () => {
+        // The relay sends through the transport, which cqrs.close() closes.
+        await relay?.stop();
         await cqrs.close();
         await adapters.eventStore.close();
       })();

@@ -5,6 +5,7 @@ import { createExchangeApp, type ExchangeApp } from './app';
 import { type DemoConfig, demoConfigFromEnv, MARKETS } from './config/domain';
 import { buildServer } from './http/server';
 import { formatLoadResult, runLoad } from './load';
+import { startTelemetry, type Telemetry } from './telemetry';
 
 const USAGE = `Usage: finaegis-demo [command] [options]
 
@@ -21,30 +22,53 @@ EVENT_STORE=memory|postgres, DOMAIN_ENABLE_HANDLERS, REDIS_URL, KAFKA_BROKERS, D
 PORT (3000), HOST (127.0.0.1), WORKER_CONCURRENCY (4), ORDER_BOOK_TTL (5 s), EXCHANGE_STREAM, EVENT_STORE_SCHEMA,
 LOG_LEVEL=debug|info|warn|error|off (warn; info prints the guide's "Command dispatched" lines;
 unset: DOMAIN_LOG_LEVEL, then warn).
+Telemetry (OpenTelemetry): on by default (GET /metrics, the page's monitoring panel);
+OTEL_EXPORTER_OTLP_ENDPOINT exports traces and metrics over OTLP/HTTP; OTEL_SERVICE_NAME
+(finaegis-demo-<command>); OTEL_SDK_DISABLED=true turns it off.
 `;
+
+/** The consumer group of the demo's workers (queue depth is reported for it). */
+const WORKER_GROUP = 'exchange-workers';
 
 interface Running {
   readonly app: ExchangeApp;
+  readonly telemetry: Telemetry;
   readonly server?: FastifyInstance;
   readonly url?: string;
 }
 
-async function boot(config: DemoConfig, parts: { api: boolean; worker: boolean }): Promise<Running> {
+async function boot(
+  config: DemoConfig,
+  parts: { api: boolean; worker: boolean },
+  role: string,
+): Promise<Running> {
+  // The SDK first, so that the buses' instrumentation finds it (OTEL_SDK_DISABLED=true: none).
+  const telemetry = startTelemetry(process.env, role);
+  const instrumentation = telemetry.instrumentation(config.domain.queueConnection);
   // Core's console logger at `config.domain.logLevel`: core filters the lines, and adds the
   // logging middleware (the guide's "Command dispatched" lines) only at info or debug.
-  const app = await createExchangeApp(config);
+  const app = await createExchangeApp(config, {
+    relay: parts.api,
+    ...(instrumentation === undefined ? {} : { instrumentation }),
+  });
   try {
+    telemetry.observeQueues(
+      app.adapters.transport,
+      [config.domain.commandBus.asyncQueue, config.domain.eventBus.asyncQueue],
+      WORKER_GROUP,
+    );
     if (parts.api) await app.seed();
     if (parts.worker) {
-      await app.cqrs.startWorker({ group: 'exchange-workers', concurrency: config.workerConcurrency });
+      await app.cqrs.startWorker({ group: WORKER_GROUP, concurrency: config.workerConcurrency });
     }
-    if (!parts.api) return { app };
-    const server = await buildServer(app);
+    if (!parts.api) return { app, telemetry };
+    const server = await buildServer(app, { telemetry });
     const address = await server.listen({ port: config.port, host: config.host });
     const url = `${address.replace('[::1]', 'localhost')}/`;
-    return { app, server, url };
+    return { app, telemetry, server, url };
   } catch (error) {
     await app.close();
+    await telemetry.shutdown();
     throw error;
   }
 }
@@ -58,6 +82,7 @@ function onShutdown(running: Running): void {
     try {
       await running.server?.close();
       await running.app.close();
+      await running.telemetry.shutdown();
     } finally {
       process.exit(0);
     }
@@ -93,7 +118,7 @@ async function main(argv: string[]): Promise<number> {
 
   switch (command) {
     case 'start': {
-      const running = await boot(config, { api: true, worker: true });
+      const running = await boot(config, { api: true, worker: true }, 'start');
       onShutdown(running);
       process.stdout.write(`FinAegis exchange demo (${describe(config)})\n`);
       process.stdout.write(
@@ -102,7 +127,7 @@ async function main(argv: string[]): Promise<number> {
       return -1;
     }
     case 'api': {
-      const running = await boot(config, { api: true, worker: false });
+      const running = await boot(config, { api: true, worker: false }, 'api');
       onShutdown(running);
       if (config.domain.queueConnection === 'memory') {
         running.app.cqrs.logger.warn(
@@ -113,7 +138,7 @@ async function main(argv: string[]): Promise<number> {
       return -1;
     }
     case 'worker': {
-      const running = await boot(config, { api: false, worker: true });
+      const running = await boot(config, { api: false, worker: true }, 'worker');
       onShutdown(running);
       process.stdout.write(`FinAegis exchange worker ready (pid ${process.pid}, ${describe(config)})\n`);
       return -1;

@@ -22,6 +22,7 @@ import {
   type Side,
 } from '../domain/messages';
 import type { OrderView } from '../domain/views';
+import { PROMETHEUS_CONTENT_TYPE, type Telemetry, traceRequests } from '../telemetry';
 import { renderPage } from '../web/page';
 
 /** Largest request body accepted; bigger ones get 413. */
@@ -37,6 +38,8 @@ declare module 'fastify' {
 export interface ServerOptions {
   /** Fastify's logger (default off: the buses log). */
   readonly logger?: boolean;
+  /** This process's telemetry: a SERVER span per request, `GET /metrics` and the page's panel. */
+  readonly telemetry?: Telemetry;
 }
 
 /** The first error in a `cause` chain that is one of ours, or the error itself. */
@@ -105,6 +108,9 @@ function objectBody(request: FastifyRequest): Record<string, unknown> {
 export async function buildServer(app: ExchangeApp, options: ServerOptions = {}): Promise<FastifyInstance> {
   const server = Fastify({ logger: options.logger ?? false, bodyLimit: BODY_LIMIT });
   const { commandBus, queryBus } = app.cqrs;
+  const telemetry = options.telemetry;
+  // Before any route: it wraps each route's handler in the request's SERVER span.
+  if (telemetry?.enabled) traceRequests(server);
 
   server.decorateRequest('correlationId', '');
   server.addHook('onRequest', async (request, reply) => {
@@ -236,7 +242,7 @@ export async function buildServer(app: ExchangeApp, options: ServerOptions = {})
     const accepted = (answer: { messageId: string; orderId: string; status: 'pending' }) =>
       reply.code(202).header('location', `/orders/${answer.orderId}`).send(answer);
     if (claim === null) {
-      const messageId = await commandBus.dispatchAsync(command, { key: command.pair });
+      const messageId = await app.dispatchAsync(command, { key: command.pair });
       return accepted({ messageId, orderId: command.orderId, status: 'pending' });
     }
     // With a key the answer is stored first (in the event store), then the command is sent: a
@@ -253,7 +259,7 @@ export async function buildServer(app: ExchangeApp, options: ServerOptions = {})
     if (undecided) {
       const send = first ? command : orderFor(answer.orderId, null);
       try {
-        await commandBus.dispatchAsync(send, { key: send.pair });
+        await app.dispatchAsync(send, { key: send.pair });
       } catch (error) {
         app.stats.afterCommitFailures += 1;
         app.cqrs.logger.error(
@@ -273,6 +279,17 @@ export async function buildServer(app: ExchangeApp, options: ServerOptions = {})
     const async = request.query.async;
     return placeOrder(request, reply, async === '1' || async === 'true');
   });
+  server.get('/metrics', async (_request, reply) => {
+    if (!telemetry?.enabled)
+      return reply.code(404).send({ error: 'telemetry is off (OTEL_SDK_DISABLED=true)' });
+    return reply.type(PROMETHEUS_CONTENT_TYPE).send(await telemetry.prometheus());
+  });
+  server.get('/metrics/panel', async (_request, reply) => {
+    if (!telemetry?.enabled)
+      return reply.code(404).send({ error: 'telemetry is off (OTEL_SDK_DISABLED=true)' });
+    return telemetry.panel();
+  });
+
   server.post('/orders/async', async (request, reply) => placeOrder(request, reply, true));
 
   server.get<{ Querystring: { limit?: string; cursor?: string } }>('/orders', async (request, reply) => {

@@ -1,6 +1,7 @@
 /**
  * The demo's web page: the live order book of a pair (polled from the API every second), recent
- * trades, balances, the caller's latest orders, and a form to place orders. Served inline by the API, so a build needs no
+ * trades, balances, the caller's latest orders, a form to place orders, and a panel of the guide's
+ * five metrics (when telemetry is on). Served inline by the API, so a build needs no
  * asset copying.
  */
 export function renderPage(options: { token: string; pairs: readonly string[] }): string {
@@ -35,6 +36,10 @@ export function renderPage(options: { token: string; pairs: readonly string[] })
   .empty { color: #8a98a8; text-align: center; }
   section.orders { margin-top: 1rem; }
   .rejected { color: #c0262d; }
+  section.monitoring { margin-bottom: 1rem; }
+  .metrics { display: grid; grid-template-columns: repeat(5, 1fr); gap: .75rem; }
+  .metric { font-size: .8rem; color: #5b6b7d; }
+  .metric b { display: block; font-size: 1.1rem; color: #1d2733; font-variant-numeric: tabular-nums; }
 </style>
 </head>
 <body>
@@ -47,6 +52,16 @@ export function renderPage(options: { token: string; pairs: readonly string[] })
   <span>Spread <b id="spread">–</b></span>
   <span>Last price <b id="last-price">–</b></span>
 </div>
+<section class="monitoring" id="monitoring" hidden>
+  <h2>Monitoring <span class="sub">(this process since it started, from its OpenTelemetry metrics; <a href="/metrics">/metrics</a>)</span></h2>
+  <div class="metrics">
+    <div class="metric">Command time p50 / p95<b id="m-command">–</b></div>
+    <div class="metric">Query cache hit rate<b id="m-cache">–</b></div>
+    <div class="metric">Event processing lag p50 / p95<b id="m-lag">–</b></div>
+    <div class="metric">Queue depth<b id="m-depth">–</b></div>
+    <div class="metric">Error rate<b id="m-errors">–</b></div>
+  </div>
+</section>
 <div class="grid">
   <section>
     <h2>Order book</h2>
@@ -120,8 +135,25 @@ export function renderPage(options: { token: string; pairs: readonly string[] })
       : orders.map((o) => '<tr' + (o.status === 'rejected' ? ' class="rejected"' : '') + ' title="' + esc(o.reason ?? '') + '"><td>' + esc(o.orderId.slice(-8)) + '</td><td>' + esc(o.pair) + '</td><td>' + esc(o.side) + '</td><td>' + esc(o.type) + '</td><td>' + esc(o.amount) + '</td><td>' + esc(o.price ?? 'market') + '</td><td>' + esc(o.filled) + '</td><td>' + esc(o.status) + (o.reason ? ': ' + esc(o.reason) : '') + '</td></tr>').join('');
   }
 
+  const ms = (seconds) => seconds === null ? '–' : (seconds * 1000).toFixed(seconds < 0.01 ? 2 : 1) + ' ms';
+  const pct = (ratio) => ratio === null ? '–' : (ratio * 100).toFixed(1) + ' %';
+  async function refreshMonitoring() {
+    const response = await fetch('/metrics/panel');
+    if (!response.ok) { $('monitoring').hidden = true; return; }
+    const m = await response.json();
+    $('monitoring').hidden = false;
+    $('m-command').textContent = ms(m.commandSeconds.p50) + ' / ' + ms(m.commandSeconds.p95);
+    $('m-cache').textContent = pct(m.cacheHitRate) + ' (' + m.cacheCalls.hit + ' of ' + (m.cacheCalls.hit + m.cacheCalls.miss + m.cacheCalls.coalesced) + ')';
+    // The demo publishes its events in process: async lag is then that of the commands workers handle.
+    const lag = m.eventLagSeconds.count > 0 ? m.eventLagSeconds : m.messageLagSeconds;
+    $('m-lag').textContent = lag.count === 0 ? 'nothing handled yet' : ms(lag.p50) + ' / ' + ms(lag.p95) + (lag === m.eventLagSeconds ? '' : ' (async commands)');
+    const depth = Object.entries(m.queueDepth);
+    $('m-depth').textContent = depth.length === 0 ? '–' : depth.map(([channel, n]) => channel + ' ' + n).join(', ');
+    $('m-errors').textContent = pct(m.errorRate) + ' (' + m.errors + ', ' + m.deadLettered + ' dead-lettered)';
+  }
+
   async function refresh() {
-    try { await Promise.all([refreshBook(), refreshBalances(), refreshOrders()]); } catch { /* the next tick retries */ }
+    try { await Promise.all([refreshBook(), refreshBalances(), refreshOrders(), refreshMonitoring()]); } catch { /* the next tick retries */ }
   }
 
   $('type').addEventListener('change', () => { $('price').disabled = $('type').value === 'market'; });
