@@ -55,6 +55,12 @@ export interface MetricsPanel {
     readonly p50: number | null;
     readonly p95: number | null;
   };
+  /** From an async message's send (commands included) to the end of its handling here, seconds. */
+  readonly messageLagSeconds: {
+    readonly count: number;
+    readonly p50: number | null;
+    readonly p95: number | null;
+  };
   /** Messages waiting per channel (for the workers' group), polled every few seconds. */
   readonly queueDepth: Readonly<Record<string, number>>;
   /** Failed operations over all operations; null before the first. */
