@@ -1,11 +1,13 @@
 // Instructions per dispatch, counted by valgrind's callgrind: for each contender, two runs of
 // instructions.mjs (N1 and N2 dispatches); (I(N2) − I(N1)) / (N2 − N1) leaves start-up, module
 // loading and JIT warm-up out. Prints the counts and the ratios to plain. Needs `valgrind`.
-//   node src/otel/count-instructions.mjs [N1=20000] [N2=60000]
+//   node src/otel/count-instructions.mjs [N1=50000] [N2=150000] [contenders=plain,noSdk,idle,sdk]
+// N1 must be past V8's warm-up (tiering up, first collections), or the difference carries it.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
-const [n1 = 20_000, n2 = 60_000] = process.argv.slice(2).map(Number);
+const [n1 = 50_000, n2 = 150_000] = process.argv.slice(2, 4).map(Number);
+const variants = (process.argv[4] ?? 'plain,noSdk,idle,sdk').split(',');
 const script = join(import.meta.dirname, 'instructions.mjs');
 
 function instructions(variant, count) {
@@ -31,7 +33,7 @@ function instructions(variant, count) {
 }
 
 const perDispatch = {};
-for (const variant of ['plain', 'noSdk', 'idle', 'sdk']) {
+for (const variant of variants) {
   perDispatch[variant] = (instructions(variant, n2) - instructions(variant, n1)) / (n2 - n1);
   console.error(`${variant}: ${Math.round(perDispatch[variant])} instructions per dispatch`);
 }
