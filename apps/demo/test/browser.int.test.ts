@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTelemetry, type Telemetry } from '../src/telemetry';
 import { type Harness, startHarness } from './helpers';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -16,6 +17,7 @@ const ARGS = [
 ];
 
 let h: Harness;
+let telemetry: Telemetry;
 let browser: Browser;
 let url: string;
 
@@ -25,7 +27,8 @@ beforeAll(async () => {
       `Chromium is missing at ${CHROMIUM}: install it (apt-get install -y chromium) or set CHROMIUM_PATH`,
     );
   }
-  h = await startHarness();
+  telemetry = startTelemetry({}, 'browser-test');
+  h = await startHarness({}, undefined, telemetry);
   url = await h.server.listen({ port: 0, host: '127.0.0.1' });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
 });
@@ -33,6 +36,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await h?.close();
+  await telemetry?.shutdown();
 });
 
 describe('the web page in headless Chromium', () => {
@@ -79,6 +83,15 @@ describe('the web page in headless Chromium', () => {
     await page.click('#submit');
     await expect.poll(() => page.locator('#result').textContent()).toContain('422');
     await expect.poll(() => page.locator('#result').textContent()).toContain('at least 0.0001 BTC');
+
+    // The monitoring panel shows the guide's five metrics of this process.
+    await expect.poll(() => page.locator('#monitoring').isVisible()).toBe(true);
+    await expect.poll(() => page.locator('#m-command').textContent()).toMatch(/^[\d.]+ ms \/ [\d.]+ ms$/);
+    await expect.poll(() => page.locator('#m-cache').textContent()).toMatch(/^[\d.]+ % \(\d+ of \d+\)$/);
+    await expect.poll(() => page.locator('#m-depth').textContent()).toBe('commands 0, events 0');
+    await expect
+      .poll(() => page.locator('#m-errors').textContent())
+      .toMatch(/^[\d.]+ % \(\d+, 0 dead-lettered\)$/);
 
     await page.screenshot({ path: 'test-results/exchange-page.png', fullPage: true });
     expect(errors).toEqual([]);

@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { type Adapters, createExchangeApp, type ExchangeApp } from '../src/app';
 import { demoConfigFromEnv } from '../src/config/domain';
 import { buildServer } from '../src/http/server';
+import type { Telemetry } from '../src/telemetry';
 
 export interface Harness {
   readonly app: ExchangeApp;
@@ -14,17 +15,25 @@ export interface Harness {
 
 /**
  * The all-in-one demo (seeded, with a worker), without listening on a port: on the memory adapters
- * unless `env` names others, with `adapters` in place of the configured ones.
+ * unless `env` names others, with `adapters` in place of the configured ones, and `telemetry`'s
+ * instrumentation, `/metrics` and panel when given.
  */
-export async function startHarness(env: Record<string, string> = {}, adapters?: Adapters): Promise<Harness> {
+export async function startHarness(
+  env: Record<string, string> = {},
+  adapters?: Adapters,
+  telemetry?: Telemetry,
+): Promise<Harness> {
   const config = demoConfigFromEnv({ ORDER_BOOK_TTL: '60', ...env });
+  const instrumentation = telemetry?.instrumentation(config.domain.queueConnection);
   const app = await createExchangeApp(config, {
     logger: silentLogger,
     ...(adapters === undefined ? {} : { adapters }),
+    ...(instrumentation === undefined ? {} : { instrumentation }),
   });
+  telemetry?.observeQueues(app.adapters.transport, ['commands', 'events'], 'exchange-workers');
   await app.seed();
   await app.cqrs.startWorker({ group: 'exchange-workers', concurrency: 2 });
-  const server = await buildServer(app);
+  const server = await buildServer(app, telemetry === undefined ? {} : { telemetry });
   await server.ready();
   return {
     app,
