@@ -6,7 +6,12 @@ import { createBullmqTransport } from '@finaegis/bullmq';
 import { type Cqrs, createCqrs, silentLogger, type Transport } from '@finaegis/core';
 import { createKafkaTransport } from '@finaegis/kafka';
 import { METRIC, observeQueueDepth, otelInstrumentation, SENT_AT_HEADER } from '@finaegis/opentelemetry';
-import { migrate, OutboxRelay, PostgresTransactionManager } from '@finaegis/postgres';
+import {
+  createOutboxRelay,
+  createPostgresTransactionManager,
+  migrate,
+  type OutboxRelay,
+} from '@finaegis/postgres';
 import { context, SpanStatusCode, trace } from '@opentelemetry/api';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
@@ -77,7 +82,7 @@ describe.each(['bullmq', 'kafka'] as const)('on %s', (system) => {
     const cqrs = createCqrs({
       logger: silentLogger,
       transport,
-      ...(extra.outbox ? { transactionManager: new PostgresTransactionManager({ pool, schema }) } : {}),
+      ...(extra.outbox ? { transactionManager: createPostgresTransactionManager({ pool, schema }) } : {}),
       instrumentation: otelInstrumentation({
         system,
         tracerProvider: telemetry.tracerProvider,
@@ -171,7 +176,7 @@ describe.each(['bullmq', 'kafka'] as const)('on %s', (system) => {
       handled.push(event.orderId);
     });
     await consumer.startWorker({ channels: ['events'] });
-    const relay = new OutboxRelay({ pool, schema, transport: producerTransport, pollIntervalMs: 50 });
+    const relay = createOutboxRelay({ pool, schema, transport: producerTransport, pollIntervalMs: 50 });
     relays.push(relay);
     await relay.start();
 

@@ -1,5 +1,5 @@
 import { createCqrs, silentLogger } from '@finaegis/core';
-import { MemoryCacheStore, MemoryTransport } from '@finaegis/memory';
+import { createMemoryCacheStore, createMemoryTransport } from '@finaegis/memory';
 import { METRIC, otelInstrumentation, SENT_AT_HEADER } from '@finaegis/opentelemetry';
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
@@ -18,11 +18,11 @@ afterEach(async () => {
 });
 
 function app(options: { system?: string; retryAttempts?: number } = {}) {
-  const transport = new MemoryTransport();
+  const transport = createMemoryTransport();
   const cqrs = createCqrs({
     logger: silentLogger,
     transport,
-    cache: new MemoryCacheStore(),
+    cache: createMemoryCacheStore(),
     instrumentation: otelInstrumentation({
       tracerProvider: telemetry.tracerProvider,
       meterProvider: telemetry.meterProvider,

@@ -1,6 +1,6 @@
 // No SDK registered in this file (no tracer, meter or propagator): the instrumentation stays out.
 import { createCqrs, silentLogger } from '@finaegis/core';
-import { MemoryTransport } from '@finaegis/memory';
+import { createMemoryTransport } from '@finaegis/memory';
 import { otelInstrumentation } from '@finaegis/opentelemetry';
 import { expect, test } from 'vitest';
 import { OrderPlaced, PlaceOrder } from './domain';
@@ -8,7 +8,7 @@ import { OrderPlaced, PlaceOrder } from './domain';
 test('without an SDK it installs no hooks, adds nothing to messages and changes no result', async () => {
   const instrumentation = otelInstrumentation();
   expect(instrumentation).toEqual({});
-  const transport = new MemoryTransport();
+  const transport = createMemoryTransport();
   const app = createCqrs({ logger: silentLogger, transport, instrumentation });
   const seen: Array<Readonly<Record<string, string>>> = [];
   app.commandBus.register(PlaceOrder, (command) => command.orderId);

@@ -5,7 +5,7 @@ import {
   type Transport,
   UnsupportedFeatureError,
 } from '@finaegis/core';
-import { MemoryCheckpointStore, MemoryEventStore, MemoryTransport } from '@finaegis/memory';
+import { createMemoryCheckpointStore, createMemoryEventStore, createMemoryTransport } from '@finaegis/memory';
 import { METRIC, observeProjectionLag, observeQueueDepth } from '@finaegis/opentelemetry';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { OrderPlaced } from './domain';
@@ -20,7 +20,7 @@ afterEach(() => telemetry.shutdown());
 const message = (id: string) => ({ id, type: 'exchange.PlaceOrder', body: '{}', headers: {} });
 
 test('queue depth equals what was sent while no consumer runs, per channel and group, and follows the queue', async () => {
-  const transport = new MemoryTransport();
+  const transport = createMemoryTransport();
   let handled = 0;
   // The group exists (it consumed once) but has no consumer now.
   const subscription = await transport.consume('orders', async () => undefined, { group: 'matcher' });
@@ -60,7 +60,7 @@ test('queue depth equals what was sent while no consumer runs, per channel and g
 });
 
 test('queue depth polls at most once per interval, one queue at a time, however often it is scraped', async () => {
-  const inner = new MemoryTransport();
+  const inner = createMemoryTransport();
   let calls = 0;
   let running = 0;
   let maxRunning = 0;
@@ -96,7 +96,7 @@ test('queue depth polls at most once per interval, one queue at a time, however 
 });
 
 test('queue depth refuses a transport without depth()', () => {
-  const inner = new MemoryTransport();
+  const inner = createMemoryTransport();
   const without = Object.assign(Object.create(inner) as Transport, {
     features: { ...inner.features, depth: false },
   });
@@ -104,8 +104,8 @@ test('queue depth refuses a transport without depth()', () => {
 });
 
 test('projection lag is the events not applied yet and the age of the oldest of them, 0 once caught up', async () => {
-  const store = new MemoryEventStore();
-  const checkpoints = new MemoryCheckpointStore();
+  const store = createMemoryEventStore();
+  const checkpoints = createMemoryCheckpointStore();
   const registry = new MessageRegistry().register(OrderPlaced);
   const seen: string[] = [];
   const projector = new Projector(
