@@ -204,6 +204,7 @@ export const otelSuite: Suite = {
       'operation',
       ...Object.values(LABELS).map((l) => `${l} ops/s`),
       'no SDK cost',
+      'SDK idle cost',
       'SDK cost',
     ];
     const rows = results.map((c) => [
