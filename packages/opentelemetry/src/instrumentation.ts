@@ -282,7 +282,12 @@ export function otelInstrumentation(options: OtelInstrumentationOptions = {}): I
       if (parentFromCreation && links.length > 0) {
         parent = creation;
         // Processing inside another span (kafkajs' own consumer span, an HTTP push): keep it as a link.
-        if (ambientSpan !== undefined && isSpanContextValid(ambientSpan))
+        // (The memory transport delivers in the sender's context: its ambient span is the producer.)
+        if (
+          ambientSpan !== undefined &&
+          isSpanContextValid(ambientSpan) &&
+          ambientSpan.spanId !== creationSpan?.spanId
+        )
           links.push({ context: ambientSpan });
       }
       const spanAttributes: Attributes = {

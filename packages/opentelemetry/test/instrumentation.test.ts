@@ -17,7 +17,9 @@ afterEach(async () => {
   await telemetry.shutdown();
 });
 
-function app(options: { system?: string; retryAttempts?: number } = {}) {
+function app(
+  options: { system?: string; processParent?: 'creation' | 'ambient'; inProcessSpans?: boolean } = {},
+) {
   const transport = createMemoryTransport();
   const cqrs = createCqrs({
     logger: silentLogger,
@@ -27,6 +29,8 @@ function app(options: { system?: string; retryAttempts?: number } = {}) {
       tracerProvider: telemetry.tracerProvider,
       meterProvider: telemetry.meterProvider,
       ...(options.system === undefined ? {} : { system: options.system }),
+      ...(options.processParent === undefined ? {} : { processParent: options.processParent }),
+      ...(options.inProcessSpans === undefined ? {} : { inProcessSpans: options.inProcessSpans }),
     }),
   });
   closers.push(() => cqrs.close());
@@ -187,6 +191,9 @@ describe('async messages', () => {
     expect(parentOf(dispatch!)).toBe(processCommand!.spanContext().spanId);
     expect(parentOf(sendEvent!)).toBe(dispatch!.spanContext().spanId);
     expect(parentOf(processEvent!)).toBe(sendEvent!.spanContext().spanId);
+    // Delivered by the memory transport in the sender's context: that ambient span is the producer,
+    // linked once.
+    expect(processEvent?.links.map((link) => link.context.spanId)).toEqual([sendEvent!.spanContext().spanId]);
     expect(sendEvent?.attributes['messaging.message.conversation_id']).toBe('corr-7');
     expect(processEvent?.attributes['messaging.message.conversation_id']).toBe('corr-7');
 
@@ -288,5 +295,33 @@ describe('async messages', () => {
     expect(
       histogram(metrics, METRIC.processDuration, { 'finaegis.message.type': 'exchange.Failing' }).count,
     ).toBe(4);
+  });
+});
+
+describe('options', () => {
+  test("processParent 'ambient': a worker's process span starts a trace of its own and links its producer; inProcessSpans false leaves out the INTERNAL spans", async () => {
+    const { cqrs } = app({ processParent: 'ambient', inProcessSpans: false });
+    let handled = 0;
+    cqrs.commandBus.register(PlaceOrder, (command) => {
+      handled++;
+      return command.orderId;
+    });
+    // Sent before the worker starts: the memory transport delivers in the context of whoever made
+    // the delivery possible (the sender, if the worker already ran), here the worker's start.
+    await cqrs.commandBus.dispatchAsync(new PlaceOrder('o-1'));
+    await cqrs.startWorker({ channels: ['commands'] });
+    await until(() => handled === 1 && byName(telemetry.finished(), 'process commands').length === 1);
+    const spans = telemetry.finished();
+    const [send] = byName(spans, 'send commands');
+    const [processed] = byName(spans, 'process commands');
+    expect(parentOf(processed!)).toBeUndefined();
+    expect(processed!.spanContext().traceId).not.toBe(send!.spanContext().traceId);
+    expect(processed!.links.map((link) => link.context.spanId)).toEqual([send!.spanContext().spanId]);
+    expect(spans.filter((span) => span.kind === SpanKind.INTERNAL)).toEqual([]);
+    // The durations are recorded all the same.
+    const metrics = await telemetry.metrics();
+    expect(
+      histogram(metrics, METRIC.commandDuration, { 'finaegis.message.type': 'exchange.PlaceOrder' }).count,
+    ).toBe(1);
   });
 });
