@@ -200,7 +200,17 @@ export function startTelemetry(env: NodeJS.ProcessEnv, role: string): Telemetry 
 
   const prometheus = new PrometheusExporter({ preventServerStart: true });
   const readers: MetricReader[] = [prometheus];
-  if (otlp) readers.push(new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter() }));
+  if (otlp) {
+    // The standard variable (the reader itself reads no environment): default 60 s.
+    const interval = Number(env.OTEL_METRIC_EXPORT_INTERVAL ?? '60000');
+    readers.push(
+      new PeriodicExportingMetricReader({
+        exporter: new OTLPMetricExporter(),
+        exportIntervalMillis: Number.isFinite(interval) && interval > 0 ? interval : 60_000,
+        exportTimeoutMillis: Math.min(30_000, Number.isFinite(interval) && interval > 0 ? interval : 30_000),
+      }),
+    );
+  }
   const meterProvider = new MeterProvider({ resource, readers });
 
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
