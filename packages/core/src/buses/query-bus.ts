@@ -4,7 +4,6 @@ import { HandlerNotFoundError } from '../errors/handler-not-found-error';
 import { QueryExecutionError } from '../errors/query-execution-error';
 import { type MessageClass, messageTypeOf, type Query, type ResultOf } from '../messages';
 import type { CacheStats } from '../ports/cache-store';
-import { validateMessage } from '../validation';
 import { stableKey } from './cache-key';
 import type { RegisterOptions } from './command-bus';
 import { type Handler, makeInvoker } from './handlers';
