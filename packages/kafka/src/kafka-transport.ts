@@ -36,6 +36,8 @@ import {
   type Message,
   type Producer,
 } from 'kafkajs';
+import { BrokerUnavailableError } from './broker-unavailable-error';
+import { isBrokerUnreachable, outageBackoff } from './outage';
 import { SendBatcher } from './send-batcher';
 
 const ADAPTER = '@finaegis/kafka';
@@ -102,6 +104,18 @@ export interface KafkaTransportOptions {
   readonly maxSendBatch?: number;
   /** Where the transport reports what it cannot throw (a dead-letter write that failed). */
   readonly logger?: Logger;
+  /**
+   * How long, in ms, the transport waits out brokers it cannot reach before giving up with
+   * `BrokerUnavailableError`: a send (and the topic creation before it) keeps trying for this long,
+   * and a consumer whose broker went away keeps restarting for this long. Default 60,000.
+   */
+  readonly outageTimeoutMs?: number;
+  /**
+   * Called when a consumer stopped for good: after `outageTimeoutMs` without a broker (with a
+   * `BrokerUnavailableError`), or on an error kafkajs does not restart consumers after. The
+   * failure is also logged. Its subscription's `close()` still resolves.
+   */
+  readonly onConsumerFailure?: (error: Error, consumer: { channel: string; group: string }) => void;
 }
 
 interface DeadLetterRecord {
@@ -222,6 +236,8 @@ interface ConsumerState {
   /** Resolves pending backoff waits when the consumer stops. */
   readonly wakeUps: Set<() => void>;
   closing: Promise<void> | undefined;
+  /** When kafkajs first crashed this consumer for want of a broker, since it last joined its group. */
+  downSince: number | undefined;
 }
 
 /**
@@ -251,6 +267,10 @@ export class KafkaTransport implements Transport {
   private readonly heartbeatInterval: number;
   private readonly rebalanceTimeout: number;
   private readonly joinTimeoutMs: number;
+  private readonly outageTimeoutMs: number;
+  private readonly onConsumerFailure: KafkaTransportOptions['onConsumerFailure'];
+  /** Waits between attempts during an outage; close ends them at once. */
+  private readonly outageWaits = new Set<() => void>();
   private readonly logger: Logger;
   private readonly producer: Producer;
   private readonly batcher: SendBatcher;
@@ -278,6 +298,10 @@ export class KafkaTransport implements Transport {
         clientId: options.clientId ?? 'finaegis',
         brokers,
         logLevel: logLevel.NOTHING,
+        // Stated rather than left to kafkajs, whose defaults change with NODE_ENV (`test` has its
+        // own): each call gives up after about 6 s without a broker, and `rideOut` decides whether
+        // to try again, so that giving up follows `outageTimeoutMs`, not a count of attempts.
+        retry: { initialRetryTime: 250, maxRetryTime: 2_000, retries: 5 },
       });
     }
     this.topicPrefix = options.topicPrefix ?? '';
@@ -290,9 +314,16 @@ export class KafkaTransport implements Transport {
     this.heartbeatInterval = options.heartbeatIntervalMs ?? 3_000;
     this.rebalanceTimeout = options.rebalanceTimeoutMs ?? 60_000;
     this.joinTimeoutMs = options.joinTimeoutMs ?? 60_000;
+    this.outageTimeoutMs = options.outageTimeoutMs ?? 60_000;
+    this.onConsumerFailure = options.onConsumerFailure;
     this.logger = options.logger ?? silentLogger;
     if (!Number.isInteger(this.partitions) || this.partitions < 1) {
       throw new RangeError(`${PREFIX} partitions must be an integer >= 1, got ${String(this.partitions)}`);
+    }
+    if (!Number.isFinite(this.outageTimeoutMs) || this.outageTimeoutMs < 0) {
+      throw new RangeError(
+        `${PREFIX} outageTimeoutMs must be a number of ms >= 0, got ${String(this.outageTimeoutMs)}`,
+      );
     }
     // Idempotent: a produce retried after a lost acknowledgement is not written twice.
     this.producer = this.kafka.producer({
@@ -300,10 +331,17 @@ export class KafkaTransport implements Transport {
       maxInFlightRequests: 1,
       allowAutoTopicCreation: true,
     });
-    this.batcher = new SendBatcher(async (topicMessages) => {
-      await this.connectProducer();
-      await this.producer.sendBatch({ topicMessages, acks: -1 });
-    }, options.maxSendBatch ?? 500);
+    this.batcher = new SendBatcher(
+      (topicMessages) =>
+        this.rideOut('send', async () => {
+          await this.connectProducer();
+          // The same records again after a failed attempt: kafkajs moves the idempotent
+          // producer's sequence numbers on only once a request succeeded, so the broker drops a
+          // copy whose first attempt was written after all.
+          await this.producer.sendBatch({ topicMessages, acks: -1 });
+        }),
+      options.maxSendBatch ?? 500,
+    );
   }
 
   /** The topic that carries a channel. */
@@ -369,8 +407,19 @@ export class KafkaTransport implements Transport {
       rebalanceTimeout: this.rebalanceTimeout,
       maxWaitTimeInMs: 250,
       allowAutoTopicCreation: false,
+      // kafkajs restarts a consumer that crashed on a retriable error (no broker) again and
+      // again; it stops once this says no, and the CRASH listener below reports that.
+      retry: {
+        restartOnFailure: async (error: Error) => {
+          if (state.stopping) return false;
+          if (!isBrokerUnreachable(error)) return true;
+          state.downSince ??= Date.now();
+          return Date.now() - state.downSince < this.outageTimeoutMs;
+        },
+      },
     });
     const state: ConsumerState = {
+      downSince: undefined,
       crashed: false,
       rebalancing: false,
       assigned: new Set(),
@@ -415,6 +464,7 @@ export class KafkaTransport implements Transport {
         }
         state.assigned = now;
         state.rebalancing = false;
+        state.downSince = undefined;
         this.releaseHolds(state);
         clearTimeout(timer);
         resolve();
@@ -433,6 +483,22 @@ export class KafkaTransport implements Transport {
         error: describeError(payload.error).message,
         restart: payload.restart,
       });
+      if (payload.restart || state.stopping) return;
+      // kafkajs will not restart it: this consumer is over. Said once, with a typed error when
+      // the brokers stayed away.
+      state.stopping = true;
+      this.consumers.delete(state);
+      const failure =
+        state.downSince !== undefined && isBrokerUnreachable(payload.error)
+          ? new BrokerUnavailableError(`consume ${topic} as group ${group}`, Date.now() - state.downSince, {
+              cause: payload.error,
+            })
+          : payload.error;
+      this.logger.error(`${PREFIX} the consumer of ${topic} stopped for good`, {
+        group,
+        error: describeError(failure).message,
+      });
+      this.onConsumerFailure?.(failure, { channel, group });
     });
     // Awaited below; this only keeps a late timeout after a failed connect from going unhandled.
     joined.catch(() => {});
@@ -1013,6 +1079,7 @@ export class KafkaTransport implements Transport {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
+      for (const wake of [...this.outageWaits]) wake();
       await Promise.all([...this.consumers].map((state) => this.closeConsumer(state)));
       await this.batcher.drain();
       if (this.producerConnected) await this.producer.disconnect().catch(() => {});
@@ -1035,6 +1102,44 @@ export class KafkaTransport implements Transport {
       this.consumers.delete(state);
     })();
     return state.closing;
+  }
+
+  /**
+   * Runs a kafkajs call, and runs it again while it fails for want of a broker, for up to
+   * `outageTimeoutMs` from the first attempt; then, or once the transport is closing, rejects with
+   * `BrokerUnavailableError`. Other errors (a broker that answered "no") pass through at once.
+   */
+  private async rideOut<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    const since = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await call();
+      } catch (error) {
+        if (!isBrokerUnreachable(error)) throw error;
+        const waited = Date.now() - since;
+        if (waited >= this.outageTimeoutMs) {
+          throw new BrokerUnavailableError(operation, waited, {
+            cause: error,
+            why: `outageTimeoutMs is ${this.outageTimeoutMs}`,
+          });
+        }
+        if (this.closing) {
+          throw new BrokerUnavailableError(operation, waited, {
+            cause: error,
+            why: 'the transport was closed while waiting',
+          });
+        }
+        await new Promise<void>((resolve) => {
+          const wake = () => {
+            clearTimeout(timer);
+            this.outageWaits.delete(wake);
+            resolve();
+          };
+          const timer = setTimeout(wake, Math.min(outageBackoff(attempt), this.outageTimeoutMs - waited));
+          this.outageWaits.add(wake);
+        });
+      }
+    }
   }
 
   private connectProducer(): Promise<void> {
@@ -1062,7 +1167,7 @@ export class KafkaTransport implements Transport {
     if (!this.createTopics) return Promise.resolve();
     let known = this.knownTopics.get(topic);
     if (!known) {
-      known = (async () => {
+      known = this.rideOut(`create the topics of ${topic}`, async () => {
         const admin = await this.admin();
         await admin.createTopics({
           waitForLeaders: true,
@@ -1076,7 +1181,7 @@ export class KafkaTransport implements Transport {
           ],
         });
         this.readyTopics.add(topic);
-      })().catch((error: unknown) => {
+      }).catch((error: unknown) => {
         this.knownTopics.delete(topic);
         throw error;
       });
