@@ -37,7 +37,7 @@ import {
   type Producer,
 } from 'kafkajs';
 import { BrokerUnavailableError } from './broker-unavailable-error';
-import { isBrokerUnreachable, outageBackoff } from './outage';
+import { isBrokerUnreachable, isUnknownTopic, outageBackoff } from './outage';
 import { SendBatcher } from './send-batcher';
 
 const ADAPTER = '@finaegis/kafka';
@@ -51,6 +51,9 @@ const COMMIT_EVERY_MS = 250;
  * this long while another partition could be fetched.
  */
 const STALL_MS = 10;
+
+/** Attempts at creating a channel's topics while the broker does not know them yet (see there). */
+const UNKNOWN_TOPIC_ATTEMPTS = 10;
 
 /** Record header naming the only group that should handle a re-driven record. */
 const TARGET_GROUP_HEADER = 'finaegis-redrive-group';
@@ -1169,17 +1172,28 @@ export class KafkaTransport implements Transport {
     if (!known) {
       known = this.rideOut(`create the topics of ${topic}`, async () => {
         const admin = await this.admin();
-        await admin.createTopics({
-          waitForLeaders: true,
-          topics: [
-            { topic, numPartitions: this.partitions, replicationFactor: this.replicationFactor },
-            {
-              topic: this.deadLetterTopic(topic),
-              numPartitions: 1,
-              replicationFactor: this.replicationFactor,
-            },
-          ],
-        });
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await admin.createTopics({
+              waitForLeaders: true,
+              topics: [
+                { topic, numPartitions: this.partitions, replicationFactor: this.replicationFactor },
+                {
+                  topic: this.deadLetterTopic(topic),
+                  numPartitions: 1,
+                  replicationFactor: this.replicationFactor,
+                },
+              ],
+            });
+            break;
+          } catch (error) {
+            // The controller created the topic, but the broker kafkajs asks for its leaders has
+            // not heard of it yet (seen on a busy machine): kafkajs waits out only
+            // LEADER_NOT_AVAILABLE there. Asking again finds it once the metadata arrived.
+            if (!isUnknownTopic(error) || attempt >= UNKNOWN_TOPIC_ATTEMPTS) throw error;
+            await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+          }
+        }
         this.readyTopics.add(topic);
       }).catch((error: unknown) => {
         this.knownTopics.delete(topic);

@@ -54,6 +54,16 @@ export function isBrokerUnreachable(error: unknown): boolean {
   return false;
 }
 
+/** Whether a broker answered that it does not host the topic (or partition) asked for. */
+export function isUnknownTopic(error: unknown): boolean {
+  const seen = new Set<unknown>();
+  for (let e = error; e instanceof Error && !seen.has(e); e = (e as { cause?: unknown }).cause) {
+    seen.add(e);
+    if ((e as { type?: unknown }).type === 'UNKNOWN_TOPIC_OR_PARTITION') return true;
+  }
+  return false;
+}
+
 /** One wait between attempts: short at first, then every two seconds. */
 export function outageBackoff(attempt: number): number {
   return Math.min(250 * 2 ** attempt, 2_000);
