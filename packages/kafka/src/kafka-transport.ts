@@ -37,7 +37,7 @@ import {
   type Producer,
 } from 'kafkajs';
 import { BrokerUnavailableError } from './broker-unavailable-error';
-import { isBrokerUnreachable, isUnknownTopic, outageBackoff } from './outage';
+import { isBrokerUnreachable, outageBackoff, whileTopicUnknown } from './outage';
 import { SendBatcher } from './send-batcher';
 
 const ADAPTER = '@finaegis/kafka';
@@ -51,9 +51,6 @@ const COMMIT_EVERY_MS = 250;
  * this long while another partition could be fetched.
  */
 const STALL_MS = 10;
-
-/** Attempts at creating a channel's topics while the broker does not know them yet (see there). */
-const UNKNOWN_TOPIC_ATTEMPTS = 10;
 
 /** Record header naming the only group that should handle a re-driven record. */
 const TARGET_GROUP_HEADER = 'finaegis-redrive-group';
@@ -302,9 +299,10 @@ export class KafkaTransport implements Transport {
         brokers,
         logLevel: logLevel.NOTHING,
         // Stated rather than left to kafkajs, whose defaults change with NODE_ENV (`test` has its
-        // own): each call gives up after about 6 s without a broker, and `rideOut` decides whether
-        // to try again, so that giving up follows `outageTimeoutMs`, not a count of attempts.
-        retry: { initialRetryTime: 250, maxRetryTime: 2_000, retries: 5 },
+        // own). As patient as either (each call keeps trying for about 9.5 s), with waits of at
+        // most a second, so a broker that is back is seen soon; `rideOut` decides whether to call
+        // again, so that giving up follows `outageTimeoutMs`, not a count of attempts.
+        retry: { initialRetryTime: 100, maxRetryTime: 1_000, retries: 12 },
       });
     }
     this.topicPrefix = options.topicPrefix ?? '';
@@ -507,7 +505,10 @@ export class KafkaTransport implements Transport {
     joined.catch(() => {});
     try {
       await consumer.connect();
-      await consumer.subscribe({ topics: [topic], fromBeginning: this.fromBeginning });
+      // The topic exists (ensureChannelTopics), but a busy broker may not list it yet.
+      await whileTopicUnknown(3, () =>
+        consumer.subscribe({ topics: [topic], fromBeginning: this.fromBeginning }),
+      );
       await consumer.run({
         // Offsets are committed by handleBatch, once the records before them are handled.
         autoCommit: false,
@@ -1172,28 +1173,21 @@ export class KafkaTransport implements Transport {
     if (!known) {
       known = this.rideOut(`create the topics of ${topic}`, async () => {
         const admin = await this.admin();
-        for (let attempt = 1; ; attempt++) {
-          try {
-            await admin.createTopics({
-              waitForLeaders: true,
-              topics: [
-                { topic, numPartitions: this.partitions, replicationFactor: this.replicationFactor },
-                {
-                  topic: this.deadLetterTopic(topic),
-                  numPartitions: 1,
-                  replicationFactor: this.replicationFactor,
-                },
-              ],
-            });
-            break;
-          } catch (error) {
-            // The controller created the topic, but the broker kafkajs asks for its leaders has
-            // not heard of it yet (seen on a busy machine): kafkajs waits out only
-            // LEADER_NOT_AVAILABLE there. Asking again finds it once the metadata arrived.
-            if (!isUnknownTopic(error) || attempt >= UNKNOWN_TOPIC_ATTEMPTS) throw error;
-            await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
-          }
-        }
+        // The controller created the topic, but the broker kafkajs asks for its leaders may not have
+        // heard of it yet (seen on a busy machine); kafkajs waits out only LEADER_NOT_AVAILABLE there.
+        await whileTopicUnknown(10, () =>
+          admin.createTopics({
+            waitForLeaders: true,
+            topics: [
+              { topic, numPartitions: this.partitions, replicationFactor: this.replicationFactor },
+              {
+                topic: this.deadLetterTopic(topic),
+                numPartitions: 1,
+                replicationFactor: this.replicationFactor,
+              },
+            ],
+          }),
+        );
         this.readyTopics.add(topic);
       }).catch((error: unknown) => {
         this.knownTopics.delete(topic);

@@ -64,6 +64,22 @@ export function isUnknownTopic(error: unknown): boolean {
   return false;
 }
 
+/**
+ * Runs a call again while it fails because a broker does not know a topic that was just created
+ * (metadata reaches the broker a moment after the controller created the topic), up to `attempts`
+ * times, waiting a little longer each time.
+ */
+export async function whileTopicUnknown<T>(attempts: number, call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!isUnknownTopic(error) || attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
+  }
+}
+
 /** One wait between attempts: short at first, then every two seconds. */
 export function outageBackoff(attempt: number): number {
   return Math.min(250 * 2 ** attempt, 2_000);
