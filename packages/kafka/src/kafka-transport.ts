@@ -195,7 +195,10 @@ interface ConsumerState {
   readonly channel: string;
   readonly group: string;
   readonly topic: string;
-  readonly consumer: Consumer;
+  /** The kafkajs consumer; replaced when kafkajs gave up on it during an outage. */
+  consumer: Consumer;
+  /** Called on each group join (the first one resolves `consume`). */
+  onJoin: () => void;
   readonly handler: MessageHandler;
   readonly retry: RetryPolicy;
   /** Handlers running at once at most, across the partitions of this consumer. */
@@ -401,24 +404,22 @@ export class KafkaTransport implements Transport {
     const topic = this.topicName(channel);
     await this.ensureChannelTopics(topic);
 
-    const consumer = this.kafka.consumer({
-      groupId: this.groupId(channel, group),
-      sessionTimeout: this.sessionTimeout,
-      heartbeatInterval: this.heartbeatInterval,
-      rebalanceTimeout: this.rebalanceTimeout,
-      maxWaitTimeInMs: 250,
-      allowAutoTopicCreation: false,
-      // kafkajs restarts a consumer that crashed on a retriable error (no broker) again and
-      // again; it stops once this says no, and the CRASH listener below reports that.
-      retry: {
-        restartOnFailure: async (error: Error) => {
-          if (state.stopping) return false;
-          if (!isBrokerUnreachable(error)) return true;
-          state.downSince ??= Date.now();
-          return Date.now() - state.downSince < this.outageTimeoutMs;
-        },
-      },
+    let joinedNow!: () => void;
+    let timer: NodeJS.Timeout | undefined;
+    const joined = new Promise<void>((resolve, reject) => {
+      joinedNow = resolve;
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `${PREFIX} consumer of ${topic} did not join its group within ${this.joinTimeoutMs} ms`,
+            ),
+          ),
+        this.joinTimeoutMs,
+      );
     });
+    // Awaited below; this only keeps a late timeout after a failed connect from going unhandled.
+    joined.catch(() => {});
     const state: ConsumerState = {
       downSince: undefined,
       crashed: false,
@@ -437,7 +438,8 @@ export class KafkaTransport implements Transport {
       channel,
       group,
       topic,
-      consumer,
+      // Set right below: its event listeners need this state.
+      consumer: undefined as unknown as Consumer,
       handler,
       retry,
       concurrency,
@@ -446,88 +448,157 @@ export class KafkaTransport implements Transport {
       stopping: false,
       wakeUps: new Set(),
       closing: undefined,
-    };
-    let timer: NodeJS.Timeout | undefined;
-    const joined = new Promise<void>((resolve, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new Error(
-              `${PREFIX} consumer of ${topic} did not join its group within ${this.joinTimeoutMs} ms`,
-            ),
-          ),
-        this.joinTimeoutMs,
-      );
-      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-        const now = new Set(payload.memberAssignment[topic] ?? []);
-        for (const partition of state.assigned) {
-          if (!now.has(partition)) state.epochs.set(partition, (state.epochs.get(partition) ?? 0) + 1);
-        }
-        state.assigned = now;
-        state.rebalancing = false;
-        state.downSince = undefined;
-        this.releaseHolds(state);
+      onJoin: () => {
         clearTimeout(timer);
-        resolve();
-      });
-    });
-    // Records already started finish (and commit, which a rebalancing group still accepts); the
-    // rest wait for whoever owns their partition after the rebalance, instead of being handled
-    // here and then again there.
-    consumer.on(consumer.events.REBALANCING, () => {
-      state.rebalancing = true;
-      this.releaseHolds(state);
-    });
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      this.logger.error(`${PREFIX} the consumer of ${topic} crashed`, {
-        group,
-        error: describeError(payload.error).message,
-        restart: payload.restart,
-      });
-      if (payload.restart || state.stopping) return;
-      // kafkajs will not restart it: this consumer is over. Said once, with a typed error when
-      // the brokers stayed away.
-      state.stopping = true;
-      this.consumers.delete(state);
-      const failure =
-        state.downSince !== undefined && isBrokerUnreachable(payload.error)
-          ? new BrokerUnavailableError(`consume ${topic} as group ${group}`, Date.now() - state.downSince, {
-              cause: payload.error,
-            })
-          : payload.error;
-      this.logger.error(`${PREFIX} the consumer of ${topic} stopped for good`, {
-        group,
-        error: describeError(failure).message,
-      });
-      this.onConsumerFailure?.(failure, { channel, group });
-    });
-    // Awaited below; this only keeps a late timeout after a failed connect from going unhandled.
-    joined.catch(() => {});
+        joinedNow();
+      },
+    };
+    state.consumer = this.newConsumer(state);
     try {
-      await consumer.connect();
-      // The topic exists (ensureChannelTopics), but a busy broker may not list it yet.
-      await whileTopicUnknown(3, () =>
-        consumer.subscribe({ topics: [topic], fromBeginning: this.fromBeginning }),
-      );
-      await consumer.run({
-        // Offsets are committed by handleBatch, once the records before them are handled.
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        // Enough kafkajs workers for every partition's batch of a fetch to start at once;
-        // `concurrency` itself is enforced by the workers, across partitions.
-        partitionsConsumedConcurrently: Math.max(concurrency, this.partitions),
-        eachBatch: (payload) => this.handleBatch(state, payload),
-      });
+      await this.startConsumer(state);
       // Resolving only once the group has assigned partitions: a send made right after `consume`
       // returns is then seen by this group even with `startFrom: 'latest'`.
       await joined;
     } catch (error) {
       clearTimeout(timer);
-      await consumer.disconnect().catch(() => {});
+      state.stopping = true;
+      await state.consumer.disconnect().catch(() => {});
       throw error;
     }
+    state.onJoin = () => {};
     this.consumers.add(state);
     return { close: () => this.closeConsumer(state) };
+  }
+
+  /** A kafkajs consumer for the state's group, its events wired to the state. */
+  private newConsumer(state: ConsumerState): Consumer {
+    const { topic, group, channel } = state;
+    const consumer = this.kafka.consumer({
+      groupId: this.groupId(channel, group),
+      sessionTimeout: this.sessionTimeout,
+      heartbeatInterval: this.heartbeatInterval,
+      rebalanceTimeout: this.rebalanceTimeout,
+      maxWaitTimeInMs: 250,
+      allowAutoTopicCreation: false,
+      // kafkajs restarts a consumer that crashed on a retriable error (no broker) again and
+      // again; it stops once this says no, and the CRASH listener below takes over.
+      retry: {
+        restartOnFailure: async (error: Error) => {
+          if (state.stopping) return false;
+          if (!isBrokerUnreachable(error)) return true;
+          state.downSince ??= Date.now();
+          return Date.now() - state.downSince < this.outageTimeoutMs;
+        },
+      },
+    });
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      if (state.consumer !== consumer) return;
+      const now = new Set(payload.memberAssignment[topic] ?? []);
+      for (const partition of state.assigned) {
+        if (!now.has(partition)) state.epochs.set(partition, (state.epochs.get(partition) ?? 0) + 1);
+      }
+      state.assigned = now;
+      state.rebalancing = false;
+      state.downSince = undefined;
+      this.releaseHolds(state);
+      state.onJoin();
+    });
+    // Records already started finish (and commit, which a rebalancing group still accepts); the
+    // rest wait for whoever owns their partition after the rebalance, instead of being handled
+    // here and then again there.
+    consumer.on(consumer.events.REBALANCING, () => {
+      if (state.consumer !== consumer) return;
+      state.rebalancing = true;
+      this.releaseHolds(state);
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (state.consumer !== consumer) return;
+      this.logger.error(`${PREFIX} the consumer of ${topic} crashed`, {
+        group,
+        error: describeError(payload.error).message,
+        restart: payload.restart,
+      });
+      if (!payload.restart && !state.stopping) this.afterFinalCrash(state, payload.error);
+    });
+    return consumer;
+  }
+
+  /** Connects the state's consumer, subscribes it to the channel's topic and starts it. */
+  private async startConsumer(state: ConsumerState): Promise<void> {
+    const { consumer, topic, concurrency } = state;
+    await consumer.connect();
+    // The topic exists (ensureChannelTopics), but a busy broker may not list it yet.
+    await whileTopicUnknown(3, () =>
+      consumer.subscribe({ topics: [topic], fromBeginning: this.fromBeginning }),
+    );
+    await consumer.run({
+      // Offsets are committed by handleBatch, once the records before them are handled.
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      // Enough kafkajs workers for every partition's batch of a fetch to start at once;
+      // `concurrency` itself is enforced by the workers, across partitions.
+      partitionsConsumedConcurrently: Math.max(concurrency, this.partitions),
+      eachBatch: (payload) => this.handleBatch(state, payload),
+    });
+  }
+
+  /**
+   * kafkajs stopped a consumer for good. Some of its errors for a missing broker are final to
+   * kafkajs although a broker may be back a moment later (`KafkaJSGroupCoordinatorNotFound`, thrown
+   * when no broker answered where the group's coordinator is, e.g. right after a restart): within
+   * `outageTimeoutMs` the transport then starts a new kafkajs consumer for the same group itself.
+   * Otherwise the consumer is over, reported once, with a typed error when the brokers stayed away.
+   */
+  private afterFinalCrash(state: ConsumerState, error: Error): void {
+    if (isBrokerUnreachable(error)) {
+      state.downSince ??= Date.now();
+      if (Date.now() - state.downSince < this.outageTimeoutMs) {
+        void this.replaceConsumer(state);
+        return;
+      }
+    }
+    state.stopping = true;
+    this.consumers.delete(state);
+    const failure =
+      state.downSince !== undefined && isBrokerUnreachable(error)
+        ? new BrokerUnavailableError(
+            `consume ${state.topic} as group ${state.group}`,
+            Date.now() - state.downSince,
+            { cause: error },
+          )
+        : error;
+    this.logger.error(`${PREFIX} the consumer of ${state.topic} stopped for good`, {
+      group: state.group,
+      error: describeError(failure).message,
+    });
+    this.onConsumerFailure?.(failure, { channel: state.channel, group: state.group });
+  }
+
+  /** Starts a new kafkajs consumer in place of one kafkajs gave up on (see `afterFinalCrash`). */
+  private async replaceConsumer(state: ConsumerState): Promise<void> {
+    const old = state.consumer;
+    await old.disconnect().catch(() => {});
+    await new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        state.wakeUps.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, 1_000);
+      state.wakeUps.add(wake);
+    });
+    if (state.stopping || state.consumer !== old) return;
+    state.rebalancing = true;
+    state.consumer = this.newConsumer(state);
+    this.logger.warn(`${PREFIX} starting a new consumer of ${state.topic} after kafkajs gave up`, {
+      group: state.group,
+    });
+    try {
+      await this.startConsumer(state);
+    } catch (error) {
+      // Failures after start-up come as CRASH events; this is connect or subscribe failing.
+      if (!state.stopping) this.afterFinalCrash(state, error as Error);
+    }
   }
 
   /**

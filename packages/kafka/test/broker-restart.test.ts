@@ -1,11 +1,23 @@
 // Stops and restarts a broker of the test's own (same data, same ports) while a consumer and a
 // producer use it: sends made while it is down complete once it is back, and nothing is lost.
+import type { Logger } from '@finaegis/core';
 import { afterAll, describe, expect, test } from 'vitest';
 import { createKafkaTransport, type KafkaTransport } from '../src/index';
 import { OwnBroker } from './own-broker';
 
 let broker: OwnBroker | undefined;
 let transport: KafkaTransport | undefined;
+
+/** What the transport reported, shown when the test fails: the why of a stuck consumer. */
+const logged: string[] = [];
+const note =
+  (level: string) =>
+  (message: string, context?: Record<string, unknown>): void => {
+    logged.push(
+      `${new Date().toISOString().slice(11, 23)} ${level} ${message} ${JSON.stringify(context ?? {})}`,
+    );
+  };
+const logger: Logger = { debug() {}, info: note('info'), warn: note('warn'), error: note('error') };
 
 afterAll(async () => {
   await transport?.close();
@@ -21,6 +33,7 @@ describe('broker restart', () => {
       sessionTimeoutMs: 6_000,
       heartbeatIntervalMs: 500,
       rebalanceTimeoutMs: 8_000,
+      logger,
     });
     const handled = new Set<string>();
     let deliveries = 0;
@@ -37,7 +50,11 @@ describe('broker restart', () => {
     await Promise.all(Array.from({ length: 100 }, (_, i) => send(i)));
     const waitAll = async (n: number) => {
       for (const deadline = Date.now() + 90_000; handled.size < n; ) {
-        if (Date.now() > deadline) throw new Error(`only ${handled.size} of ${n} handled`);
+        if (Date.now() > deadline) {
+          throw new Error(
+            `only ${handled.size} of ${n} handled; the transport logged:\n${logged.join('\n')}`,
+          );
+        }
         await new Promise((r) => setTimeout(r, 100));
       }
     };
