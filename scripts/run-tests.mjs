@@ -1,24 +1,142 @@
 #!/usr/bin/env node
 // The README's test command: brings up the test services (reusing running ones), runs every
 // package's tests through turbo, stops what it started, and prints one summary line.
+//
+// The summary counts what did not run as failed: turbo runs every package (`--continue`), and a
+// package with a `test` script but no report, a test file that failed outside its tests (a
+// `beforeAll` that threw, an import error) and a skipped test each count as one failure, named
+// above the closing line. The exit code is non-zero whenever anything failed or did not run.
+//
+// FINAEGIS_TEST_SUMMARY=<file> also writes the figures as JSON (`.ci/run` adds up its runs with it).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
 const extraArgs = process.argv.slice(2);
-const resultFiles = () =>
-  ['packages', 'apps', '.']
-    .flatMap((group) => {
-      const base =
-        group === '.'
-          ? [join(root, 'scripts')]
-          : readdirSync(join(root, group)).map((d) => join(root, group, d));
-      return base.map((dir) => join(dir, 'test-results', 'vitest.json'));
-    })
-    .filter((file) => existsSync(file));
 
-for (const file of resultFiles()) rmSync(file);
+/**
+ * The packages whose `test` task this run includes (turbo's dry run with the same arguments, so a
+ * `--filter` narrows what is expected), each with where its vitest JSON report lands.
+ */
+function testedPackages() {
+  const dry = spawnSync('pnpm', ['exec', 'turbo', 'run', 'test', '--dry=json', ...extraArgs], {
+    cwd: root,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (dry.status !== 0) {
+    console.error(`[test] turbo could not list the test tasks:\n${dry.stderr || dry.stdout}`);
+    process.exit(1);
+  }
+  return JSON.parse(dry.stdout)
+    .tasks.filter((task) => task.task === 'test' && task.command !== '<NONEXISTENT>')
+    .map((task) => {
+      const dir = join(root, task.directory);
+      return { dir, name: task.package, report: join(dir, 'test-results', 'vitest.json') };
+    });
+}
+
+/** The first line of an error message, short enough for one summary line. */
+function firstLine(text) {
+  const line = String(text ?? '')
+    .split('\n')
+    .map((l) => l.trim())
+    .find(Boolean);
+  if (!line) return 'no message';
+  return line.length > 200 ? `${line.slice(0, 197)}...` : line;
+}
+
+/** Reads one package's vitest JSON report into counts and named failures. */
+function readReport(pkg) {
+  const result = { passed: 0, failed: 0, failures: [] };
+  if (!existsSync(pkg.report)) {
+    result.failed = 1;
+    result.failures.push(
+      `${pkg.name}: its tests did not run (no report at ${relative(root, pkg.report)}; see turbo's output above)`,
+    );
+    return result;
+  }
+  let report;
+  try {
+    report = JSON.parse(readFileSync(pkg.report, 'utf8'));
+  } catch (error) {
+    result.failed = 1;
+    result.failures.push(`${pkg.name}: its report could not be read (${firstLine(error.message)})`);
+    return result;
+  }
+  const files = report.testResults ?? [];
+  for (const file of files) {
+    const where = `${pkg.name} ${relative(pkg.dir, file.name)}`;
+    const tests = file.assertionResults ?? [];
+    const failedTests = tests.filter((t) => t.status === 'failed');
+    result.passed += tests.filter((t) => t.status === 'passed').length;
+    result.failed += failedTests.length;
+    for (const t of failedTests)
+      result.failures.push(`${where} > ${t.fullName}: ${firstLine(t.failureMessages?.[0])}`);
+    if (file.status === 'failed' && failedTests.length === 0) {
+      // The file failed outside its tests: a hook, an import, a collection error. Its tests were
+      // reported skipped (or not at all); the file is the failure.
+      result.failed += 1;
+      result.failures.push(
+        `${where}: the file failed before or around its tests: ${firstLine(file.message)}`,
+      );
+      continue;
+    }
+    for (const t of tests.filter((t) => t.status !== 'passed' && t.status !== 'failed')) {
+      result.failed += 1;
+      result.failures.push(
+        `${where} > ${t.fullName}: ${t.status} (tests here never skip: make it run or fail)`,
+      );
+    }
+  }
+  if (files.length === 0 && report.success === false) {
+    result.failed += 1;
+    result.failures.push(`${pkg.name}: vitest reported failure without any test file`);
+  }
+  return result;
+}
+
+function summarise(packages) {
+  let passed = 0;
+  let failed = 0;
+  const failures = [];
+  for (const pkg of packages) {
+    const r = readReport(pkg);
+    passed += r.passed;
+    failed += r.failed;
+    failures.push(...r.failures);
+  }
+  return { passed, failed, failures };
+}
+
+function finish(summary, turboStatus) {
+  if (summary.failures.length > 0) {
+    console.log(`\nfailed or did not run (${summary.failures.length}):`);
+    for (const line of summary.failures) console.log(`  - ${line}`);
+  }
+  if (process.env.FINAEGIS_TEST_SUMMARY) {
+    mkdirSync(dirname(process.env.FINAEGIS_TEST_SUMMARY), { recursive: true });
+    writeFileSync(process.env.FINAEGIS_TEST_SUMMARY, `${JSON.stringify(summary, null, 2)}\n`);
+  }
+  console.log(`\ntests: ${summary.passed} passed, ${summary.failed} failed`);
+  process.exit(summary.failed === 0 && turboStatus === 0 ? 0 : 1);
+}
+
+/** What the suites need besides the services; missing, they fail, and this says why up front. */
+function checkPrerequisites() {
+  const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  if (!existsSync(chromium)) {
+    console.error(
+      `[test] MISSING Chromium at ${chromium}: the demo's browser test will fail. ` +
+        'Install it with `apt-get install -y chromium` (Debian), or set CHROMIUM_PATH to a Chromium binary.',
+    );
+  }
+}
+
+const packages = testedPackages();
+for (const pkg of packages) rmSync(pkg.report, { force: true });
+checkPrerequisites();
 
 const servicesScript = join(root, 'scripts', 'services.mjs');
 let env = { ...process.env };
@@ -34,7 +152,7 @@ if (existsSync(servicesScript)) {
   );
   if (up.status !== 0) {
     console.error('[test] the test services could not be brought up (see above); not running the tests.');
-    process.exit(up.status ?? 1);
+    finish(summarise(packages), up.status ?? 1);
   }
   const envFile = join(root, 'scripts', '.state', 'env.json');
   if (existsSync(envFile)) {
@@ -44,28 +162,25 @@ if (existsSync(servicesScript)) {
   }
 }
 
-const turbo = spawnSync('pnpm', ['exec', 'turbo', 'run', 'test', '--concurrency=1', ...extraArgs], {
-  stdio: 'inherit',
-  env,
-  cwd: root,
-});
+// --continue: a failing package must not keep the ones after it from running.
+const turbo = spawnSync(
+  'pnpm',
+  ['exec', 'turbo', 'run', 'test', '--concurrency=1', '--continue', ...extraArgs],
+  {
+    stdio: 'inherit',
+    env,
+    cwd: root,
+  },
+);
 
 if (started && !process.env.FINAEGIS_KEEP_SERVICES) {
   spawnSync(process.execPath, [servicesScript, 'down'], { stdio: 'inherit', env });
 }
 
-let passed = 0;
-let failed = 0;
-let skipped = 0;
-for (const file of resultFiles()) {
-  try {
-    const report = JSON.parse(readFileSync(file, 'utf8'));
-    passed += report.numPassedTests ?? 0;
-    failed += report.numFailedTests ?? 0;
-    skipped += (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
-  } catch {
-    failed += 1;
-  }
+const summary = summarise(packages);
+if (turbo.status !== 0 && summary.failed === 0) {
+  // Turbo failed by itself (not through a package's tests): that still has to show in the count.
+  summary.failed = 1;
+  summary.failures.push(`turbo exited with ${turbo.status ?? turbo.signal} (see its output above)`);
 }
-console.log(`\ntests: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
-process.exit(turbo.status === 0 && failed === 0 ? 0 : turbo.status || 1);
+finish(summary, turbo.status ?? 1);

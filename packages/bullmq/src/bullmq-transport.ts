@@ -110,8 +110,8 @@ const FEATURES: TransportFeatures = Object.freeze({
 const UNLIMITED_ATTEMPTS = 2 ** 31 - 1;
 const BACKOFF_TYPE = 'finaegis';
 const DEFAULT_KEEP_COMPLETED: KeepJobs = { age: 3600, count: 10_000 };
-const DEPTH_STATES = ['waiting', 'delayed', 'active', 'prioritized', 'paused'] as const;
-const BACKLOG_STATES = ['prioritized', 'waiting', 'delayed', 'paused'] as const;
+const DEPTH_STATES = ['waiting', 'delayed', 'active', 'prioritized'] as const;
+const BACKLOG_STATES = ['prioritized', 'waiting', 'delayed'] as const;
 
 /**
  * The error BullMQ stores when we give up on a job. `UnrecoverableError` stops BullMQ's retries; its

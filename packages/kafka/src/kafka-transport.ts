@@ -36,6 +36,8 @@ import {
   type Message,
   type Producer,
 } from 'kafkajs';
+import { BrokerUnavailableError } from './broker-unavailable-error';
+import { isBrokerUnreachable, outageBackoff, whileTopicUnknown } from './outage';
 import { SendBatcher } from './send-batcher';
 
 const ADAPTER = '@finaegis/kafka';
@@ -102,6 +104,18 @@ export interface KafkaTransportOptions {
   readonly maxSendBatch?: number;
   /** Where the transport reports what it cannot throw (a dead-letter write that failed). */
   readonly logger?: Logger;
+  /**
+   * How long, in ms, the transport waits out brokers it cannot reach before giving up with
+   * `BrokerUnavailableError`: a send (and the topic creation before it) keeps trying for this long,
+   * and a consumer whose broker went away keeps restarting for this long. Default 60,000.
+   */
+  readonly outageTimeoutMs?: number;
+  /**
+   * Called when a consumer stopped for good: after `outageTimeoutMs` without a broker (with a
+   * `BrokerUnavailableError`), or on an error kafkajs does not restart consumers after. The
+   * failure is also logged. Its subscription's `close()` still resolves.
+   */
+  readonly onConsumerFailure?: (error: Error, consumer: { channel: string; group: string }) => void;
 }
 
 interface DeadLetterRecord {
@@ -181,7 +195,10 @@ interface ConsumerState {
   readonly channel: string;
   readonly group: string;
   readonly topic: string;
-  readonly consumer: Consumer;
+  /** The kafkajs consumer; replaced when kafkajs gave up on it during an outage. */
+  consumer: Consumer;
+  /** Called on each group join (the first one resolves `consume`). */
+  onJoin: () => void;
   readonly handler: MessageHandler;
   readonly retry: RetryPolicy;
   /** Handlers running at once at most, across the partitions of this consumer. */
@@ -222,6 +239,8 @@ interface ConsumerState {
   /** Resolves pending backoff waits when the consumer stops. */
   readonly wakeUps: Set<() => void>;
   closing: Promise<void> | undefined;
+  /** When kafkajs first crashed this consumer for want of a broker, since it last joined its group. */
+  downSince: number | undefined;
 }
 
 /**
@@ -251,6 +270,10 @@ export class KafkaTransport implements Transport {
   private readonly heartbeatInterval: number;
   private readonly rebalanceTimeout: number;
   private readonly joinTimeoutMs: number;
+  private readonly outageTimeoutMs: number;
+  private readonly onConsumerFailure: KafkaTransportOptions['onConsumerFailure'];
+  /** Waits between attempts during an outage; close ends them at once. */
+  private readonly outageWaits = new Set<() => void>();
   private readonly logger: Logger;
   private readonly producer: Producer;
   private readonly batcher: SendBatcher;
@@ -278,6 +301,11 @@ export class KafkaTransport implements Transport {
         clientId: options.clientId ?? 'finaegis',
         brokers,
         logLevel: logLevel.NOTHING,
+        // Stated rather than left to kafkajs, whose defaults change with NODE_ENV (`test` has its
+        // own). As patient as either (each call keeps trying for about 9.5 s), with waits of at
+        // most a second, so a broker that is back is seen soon; `rideOut` decides whether to call
+        // again, so that giving up follows `outageTimeoutMs`, not a count of attempts.
+        retry: { initialRetryTime: 100, maxRetryTime: 1_000, retries: 12 },
       });
     }
     this.topicPrefix = options.topicPrefix ?? '';
@@ -290,9 +318,16 @@ export class KafkaTransport implements Transport {
     this.heartbeatInterval = options.heartbeatIntervalMs ?? 3_000;
     this.rebalanceTimeout = options.rebalanceTimeoutMs ?? 60_000;
     this.joinTimeoutMs = options.joinTimeoutMs ?? 60_000;
+    this.outageTimeoutMs = options.outageTimeoutMs ?? 60_000;
+    this.onConsumerFailure = options.onConsumerFailure;
     this.logger = options.logger ?? silentLogger;
     if (!Number.isInteger(this.partitions) || this.partitions < 1) {
       throw new RangeError(`${PREFIX} partitions must be an integer >= 1, got ${String(this.partitions)}`);
+    }
+    if (!Number.isFinite(this.outageTimeoutMs) || this.outageTimeoutMs < 0) {
+      throw new RangeError(
+        `${PREFIX} outageTimeoutMs must be a number of ms >= 0, got ${String(this.outageTimeoutMs)}`,
+      );
     }
     // Idempotent: a produce retried after a lost acknowledgement is not written twice.
     this.producer = this.kafka.producer({
@@ -300,10 +335,17 @@ export class KafkaTransport implements Transport {
       maxInFlightRequests: 1,
       allowAutoTopicCreation: true,
     });
-    this.batcher = new SendBatcher(async (topicMessages) => {
-      await this.connectProducer();
-      await this.producer.sendBatch({ topicMessages, acks: -1 });
-    }, options.maxSendBatch ?? 500);
+    this.batcher = new SendBatcher(
+      (topicMessages) =>
+        this.rideOut('send', async () => {
+          await this.connectProducer();
+          // The same records again after a failed attempt: kafkajs moves the idempotent
+          // producer's sequence numbers on only once a request succeeded, so the broker drops a
+          // copy whose first attempt was written after all.
+          await this.producer.sendBatch({ topicMessages, acks: -1 });
+        }),
+      options.maxSendBatch ?? 500,
+    );
   }
 
   /** The topic that carries a channel. */
@@ -362,15 +404,24 @@ export class KafkaTransport implements Transport {
     const topic = this.topicName(channel);
     await this.ensureChannelTopics(topic);
 
-    const consumer = this.kafka.consumer({
-      groupId: this.groupId(channel, group),
-      sessionTimeout: this.sessionTimeout,
-      heartbeatInterval: this.heartbeatInterval,
-      rebalanceTimeout: this.rebalanceTimeout,
-      maxWaitTimeInMs: 250,
-      allowAutoTopicCreation: false,
+    let joinedNow!: () => void;
+    let timer: NodeJS.Timeout | undefined;
+    const joined = new Promise<void>((resolve, reject) => {
+      joinedNow = resolve;
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `${PREFIX} consumer of ${topic} did not join its group within ${this.joinTimeoutMs} ms`,
+            ),
+          ),
+        this.joinTimeoutMs,
+      );
     });
+    // Awaited below; this only keeps a late timeout after a failed connect from going unhandled.
+    joined.catch(() => {});
     const state: ConsumerState = {
+      downSince: undefined,
       crashed: false,
       rebalancing: false,
       assigned: new Set(),
@@ -387,7 +438,8 @@ export class KafkaTransport implements Transport {
       channel,
       group,
       topic,
-      consumer,
+      // Set right below: its event listeners need this state.
+      consumer: undefined as unknown as Consumer,
       handler,
       retry,
       concurrency,
@@ -396,68 +448,157 @@ export class KafkaTransport implements Transport {
       stopping: false,
       wakeUps: new Set(),
       closing: undefined,
-    };
-    let timer: NodeJS.Timeout | undefined;
-    const joined = new Promise<void>((resolve, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new Error(
-              `${PREFIX} consumer of ${topic} did not join its group within ${this.joinTimeoutMs} ms`,
-            ),
-          ),
-        this.joinTimeoutMs,
-      );
-      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-        const now = new Set(payload.memberAssignment[topic] ?? []);
-        for (const partition of state.assigned) {
-          if (!now.has(partition)) state.epochs.set(partition, (state.epochs.get(partition) ?? 0) + 1);
-        }
-        state.assigned = now;
-        state.rebalancing = false;
-        this.releaseHolds(state);
+      onJoin: () => {
         clearTimeout(timer);
-        resolve();
-      });
-    });
-    // Records already started finish (and commit, which a rebalancing group still accepts); the
-    // rest wait for whoever owns their partition after the rebalance, instead of being handled
-    // here and then again there.
-    consumer.on(consumer.events.REBALANCING, () => {
-      state.rebalancing = true;
-      this.releaseHolds(state);
-    });
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      this.logger.error(`${PREFIX} the consumer of ${topic} crashed`, {
-        group,
-        error: describeError(payload.error).message,
-        restart: payload.restart,
-      });
-    });
-    // Awaited below; this only keeps a late timeout after a failed connect from going unhandled.
-    joined.catch(() => {});
+        joinedNow();
+      },
+    };
+    state.consumer = this.newConsumer(state);
     try {
-      await consumer.connect();
-      await consumer.subscribe({ topics: [topic], fromBeginning: this.fromBeginning });
-      await consumer.run({
-        // Offsets are committed by handleBatch, once the records before them are handled.
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        // Enough kafkajs workers for every partition's batch of a fetch to start at once;
-        // `concurrency` itself is enforced by the workers, across partitions.
-        partitionsConsumedConcurrently: Math.max(concurrency, this.partitions),
-        eachBatch: (payload) => this.handleBatch(state, payload),
-      });
+      await this.startConsumer(state);
       // Resolving only once the group has assigned partitions: a send made right after `consume`
       // returns is then seen by this group even with `startFrom: 'latest'`.
       await joined;
     } catch (error) {
       clearTimeout(timer);
-      await consumer.disconnect().catch(() => {});
+      state.stopping = true;
+      await state.consumer.disconnect().catch(() => {});
       throw error;
     }
+    state.onJoin = () => {};
     this.consumers.add(state);
     return { close: () => this.closeConsumer(state) };
+  }
+
+  /** A kafkajs consumer for the state's group, its events wired to the state. */
+  private newConsumer(state: ConsumerState): Consumer {
+    const { topic, group, channel } = state;
+    const consumer = this.kafka.consumer({
+      groupId: this.groupId(channel, group),
+      sessionTimeout: this.sessionTimeout,
+      heartbeatInterval: this.heartbeatInterval,
+      rebalanceTimeout: this.rebalanceTimeout,
+      maxWaitTimeInMs: 250,
+      allowAutoTopicCreation: false,
+      // kafkajs restarts a consumer that crashed on a retriable error (no broker) again and
+      // again; it stops once this says no, and the CRASH listener below takes over.
+      retry: {
+        restartOnFailure: async (error: Error) => {
+          if (state.stopping) return false;
+          if (!isBrokerUnreachable(error)) return true;
+          state.downSince ??= Date.now();
+          return Date.now() - state.downSince < this.outageTimeoutMs;
+        },
+      },
+    });
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      if (state.consumer !== consumer) return;
+      const now = new Set(payload.memberAssignment[topic] ?? []);
+      for (const partition of state.assigned) {
+        if (!now.has(partition)) state.epochs.set(partition, (state.epochs.get(partition) ?? 0) + 1);
+      }
+      state.assigned = now;
+      state.rebalancing = false;
+      state.downSince = undefined;
+      this.releaseHolds(state);
+      state.onJoin();
+    });
+    // Records already started finish (and commit, which a rebalancing group still accepts); the
+    // rest wait for whoever owns their partition after the rebalance, instead of being handled
+    // here and then again there.
+    consumer.on(consumer.events.REBALANCING, () => {
+      if (state.consumer !== consumer) return;
+      state.rebalancing = true;
+      this.releaseHolds(state);
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (state.consumer !== consumer) return;
+      this.logger.error(`${PREFIX} the consumer of ${topic} crashed`, {
+        group,
+        error: describeError(payload.error).message,
+        restart: payload.restart,
+      });
+      if (!payload.restart && !state.stopping) this.afterFinalCrash(state, payload.error);
+    });
+    return consumer;
+  }
+
+  /** Connects the state's consumer, subscribes it to the channel's topic and starts it. */
+  private async startConsumer(state: ConsumerState): Promise<void> {
+    const { consumer, topic, concurrency } = state;
+    await consumer.connect();
+    // The topic exists (ensureChannelTopics), but a busy broker may not list it yet.
+    await whileTopicUnknown(3, () =>
+      consumer.subscribe({ topics: [topic], fromBeginning: this.fromBeginning }),
+    );
+    await consumer.run({
+      // Offsets are committed by handleBatch, once the records before them are handled.
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      // Enough kafkajs workers for every partition's batch of a fetch to start at once;
+      // `concurrency` itself is enforced by the workers, across partitions.
+      partitionsConsumedConcurrently: Math.max(concurrency, this.partitions),
+      eachBatch: (payload) => this.handleBatch(state, payload),
+    });
+  }
+
+  /**
+   * kafkajs stopped a consumer for good. Some of its errors for a missing broker are final to
+   * kafkajs although a broker may be back a moment later (`KafkaJSGroupCoordinatorNotFound`, thrown
+   * when no broker answered where the group's coordinator is, e.g. right after a restart): within
+   * `outageTimeoutMs` the transport then starts a new kafkajs consumer for the same group itself.
+   * Otherwise the consumer is over, reported once, with a typed error when the brokers stayed away.
+   */
+  private afterFinalCrash(state: ConsumerState, error: Error): void {
+    if (isBrokerUnreachable(error)) {
+      state.downSince ??= Date.now();
+      if (Date.now() - state.downSince < this.outageTimeoutMs) {
+        void this.replaceConsumer(state);
+        return;
+      }
+    }
+    state.stopping = true;
+    this.consumers.delete(state);
+    const failure =
+      state.downSince !== undefined && isBrokerUnreachable(error)
+        ? new BrokerUnavailableError(
+            `consume ${state.topic} as group ${state.group}`,
+            Date.now() - state.downSince,
+            { cause: error },
+          )
+        : error;
+    this.logger.error(`${PREFIX} the consumer of ${state.topic} stopped for good`, {
+      group: state.group,
+      error: describeError(failure).message,
+    });
+    this.onConsumerFailure?.(failure, { channel: state.channel, group: state.group });
+  }
+
+  /** Starts a new kafkajs consumer in place of one kafkajs gave up on (see `afterFinalCrash`). */
+  private async replaceConsumer(state: ConsumerState): Promise<void> {
+    const old = state.consumer;
+    await old.disconnect().catch(() => {});
+    await new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        state.wakeUps.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, 1_000);
+      state.wakeUps.add(wake);
+    });
+    if (state.stopping || state.consumer !== old) return;
+    state.rebalancing = true;
+    state.consumer = this.newConsumer(state);
+    this.logger.warn(`${PREFIX} starting a new consumer of ${state.topic} after kafkajs gave up`, {
+      group: state.group,
+    });
+    try {
+      await this.startConsumer(state);
+    } catch (error) {
+      // Failures after start-up come as CRASH events; this is connect or subscribe failing.
+      if (!state.stopping) this.afterFinalCrash(state, error as Error);
+    }
   }
 
   /**
@@ -1013,6 +1154,7 @@ export class KafkaTransport implements Transport {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
+      for (const wake of [...this.outageWaits]) wake();
       await Promise.all([...this.consumers].map((state) => this.closeConsumer(state)));
       await this.batcher.drain();
       if (this.producerConnected) await this.producer.disconnect().catch(() => {});
@@ -1035,6 +1177,44 @@ export class KafkaTransport implements Transport {
       this.consumers.delete(state);
     })();
     return state.closing;
+  }
+
+  /**
+   * Runs a kafkajs call, and runs it again while it fails for want of a broker, for up to
+   * `outageTimeoutMs` from the first attempt; then, or once the transport is closing, rejects with
+   * `BrokerUnavailableError`. Other errors (a broker that answered "no") pass through at once.
+   */
+  private async rideOut<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    const since = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await call();
+      } catch (error) {
+        if (!isBrokerUnreachable(error)) throw error;
+        const waited = Date.now() - since;
+        if (waited >= this.outageTimeoutMs) {
+          throw new BrokerUnavailableError(operation, waited, {
+            cause: error,
+            why: `outageTimeoutMs is ${this.outageTimeoutMs}`,
+          });
+        }
+        if (this.closing) {
+          throw new BrokerUnavailableError(operation, waited, {
+            cause: error,
+            why: 'the transport was closed while waiting',
+          });
+        }
+        await new Promise<void>((resolve) => {
+          const wake = () => {
+            clearTimeout(timer);
+            this.outageWaits.delete(wake);
+            resolve();
+          };
+          const timer = setTimeout(wake, Math.min(outageBackoff(attempt), this.outageTimeoutMs - waited));
+          this.outageWaits.add(wake);
+        });
+      }
+    }
   }
 
   private connectProducer(): Promise<void> {
@@ -1062,21 +1242,25 @@ export class KafkaTransport implements Transport {
     if (!this.createTopics) return Promise.resolve();
     let known = this.knownTopics.get(topic);
     if (!known) {
-      known = (async () => {
+      known = this.rideOut(`create the topics of ${topic}`, async () => {
         const admin = await this.admin();
-        await admin.createTopics({
-          waitForLeaders: true,
-          topics: [
-            { topic, numPartitions: this.partitions, replicationFactor: this.replicationFactor },
-            {
-              topic: this.deadLetterTopic(topic),
-              numPartitions: 1,
-              replicationFactor: this.replicationFactor,
-            },
-          ],
-        });
+        // The controller created the topic, but the broker kafkajs asks for its leaders may not have
+        // heard of it yet (seen on a busy machine); kafkajs waits out only LEADER_NOT_AVAILABLE there.
+        await whileTopicUnknown(10, () =>
+          admin.createTopics({
+            waitForLeaders: true,
+            topics: [
+              { topic, numPartitions: this.partitions, replicationFactor: this.replicationFactor },
+              {
+                topic: this.deadLetterTopic(topic),
+                numPartitions: 1,
+                replicationFactor: this.replicationFactor,
+              },
+            ],
+          }),
+        );
         this.readyTopics.add(topic);
-      })().catch((error: unknown) => {
+      }).catch((error: unknown) => {
         this.knownTopics.delete(topic);
         throw error;
       });

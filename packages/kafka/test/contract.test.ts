@@ -4,7 +4,7 @@ import type { Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createKafkaTransport, type KafkaTransport } from '../src/index';
 import { kafka, removePrefix, requireKafka, testTransport, uniquePrefix } from './helpers';
-import { OwnKafkaBroker } from './own-broker';
+import { OwnBroker } from './own-broker';
 
 // One prefix for the file (the harness's transports must share a broker); every contract test
 // uses its own channel and groups inside it.
@@ -56,11 +56,11 @@ transportContract(
 );
 
 // The reconnect group restarts the broker, so it gets a broker of its own, never the shared one.
-let ownBroker: OwnKafkaBroker | undefined;
+let ownBroker: OwnBroker | undefined;
 const onOwnBroker: Transport[] = [];
 afterAll(async () => {
   await Promise.allSettled(onOwnBroker.map((t) => t.close()));
-  await ownBroker?.destroy();
+  await ownBroker?.dispose();
 }, 60_000);
 
 transportContract.reconnect(
@@ -69,7 +69,7 @@ transportContract.reconnect(
     name: 'kafka (own broker)',
     features,
     async create() {
-      ownBroker ??= await OwnKafkaBroker.start();
+      ownBroker ??= await OwnBroker.start();
       const transport = createKafkaTransport({
         brokers: ownBroker.brokers,
         topicPrefix: prefix,

@@ -1,5 +1,5 @@
-// A Kafka broker of the test's own (KRaft, one node, its data in a temporary folder) that a test
-// can stop and start again with the same data and ports: the shared broker is never restarted.
+// A single-node Kafka broker of the test's own (its own ports, data and JVM), for tests that stop
+// and restart it. The shared broker from `pnpm services:up` is never stopped by a test.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,20 +36,7 @@ const java = (mainClass: string, args: string[]) => [
   ...args,
 ];
 
-async function answers(brokers: string): Promise<boolean> {
-  const admin = new Kafka({ brokers: [brokers], logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
-  try {
-    await admin.connect();
-    await admin.describeCluster();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await admin.disconnect().catch(() => {});
-  }
-}
-
-/** The broker jars, fetched with mvn when the shared broker is an external one and they are missing. */
+/** The shared broker may be an external one, so the jars may not have been fetched yet. */
 function ensureJars(): void {
   if (existsSync(join(lib, '.complete'))) return;
   const fetch = spawnSync(
@@ -70,18 +57,30 @@ function ensureJars(): void {
   writeFileSync(join(lib, '.complete'), `${new Date().toISOString()}\n`);
 }
 
-export class OwnKafkaBroker {
-  #child: ChildProcess | undefined;
+async function answers(brokers: string): Promise<boolean> {
+  const admin = new Kafka({ brokers: [brokers], logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
+  try {
+    await admin.connect();
+    await admin.describeCluster();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}
+
+export class OwnBroker {
+  private process: ChildProcess | undefined;
 
   private constructor(
-    /** `host:port` for the `brokers` option. */
     readonly brokers: string,
     private readonly dir: string,
     private readonly config: string,
   ) {}
 
-  /** Formats a fresh data folder on free ports and starts the broker. */
-  static async start(): Promise<OwnKafkaBroker> {
+  /** Formats a fresh storage directory and starts the broker on free ports. */
+  static async start(): Promise<OwnBroker> {
     ensureJars();
     const dir = mkdtempSync(join(tmpdir(), 'finaegis-kafka-own-'));
     const [port, controllerPort] = [await freePort(), await freePort()];
@@ -110,40 +109,44 @@ export class OwnKafkaBroker {
     const format = spawnSync(
       'java',
       java('kafka.tools.StorageTool', ['format', '-t', clusterId, '-c', config]),
+      {
+        encoding: 'utf8',
+      },
     );
-    if (format.status !== 0) throw new Error(`could not format the test broker: ${format.stderr}`);
-    const broker = new OwnKafkaBroker(brokers, dir, config);
-    await broker.start();
+    if (format.status !== 0) throw new Error(`formatting the test broker's storage failed: ${format.stderr}`);
+    const broker = new OwnBroker(brokers, dir, config);
+    await broker.resume();
     return broker;
   }
 
-  /** Starts the broker on its data and ports; resolves once it answers. */
-  async start(): Promise<void> {
+  /** Starts the broker again on the same ports and data; resolves once it answers. */
+  async resume(): Promise<void> {
     const child = spawn('java', java('kafka.Kafka', [this.config]), { stdio: 'ignore' });
-    this.#child = child;
-    const deadline = Date.now() + 60_000;
+    this.process = child;
+    const deadline = Date.now() + 90_000;
     while (!(await answers(this.brokers))) {
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error('the test broker did not start');
+      if (child.exitCode !== null) throw new Error(`the test broker exited with ${child.exitCode}`);
+      if (Date.now() > deadline) throw new Error('the test broker did not answer within 90 s');
       await new Promise((r) => setTimeout(r, 200));
     }
   }
 
-  /** SIGTERM: the broker shuts down cleanly, its data kept. */
+  /** Stops the broker (SIGTERM, a clean shutdown) and waits for its JVM to exit. */
   async stop(): Promise<void> {
-    const child = this.#child;
-    this.#child = undefined;
-    if (!child || child.exitCode !== null) return;
+    const child = this.process;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGTERM');
     await exited;
   }
 
+  /** Stops the broker and starts it again on the same ports and data. */
   async restart(): Promise<void> {
     await this.stop();
-    await this.start();
+    await this.resume();
   }
 
-  async destroy(): Promise<void> {
+  async dispose(): Promise<void> {
     await this.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }

@@ -1,0 +1,86 @@
+/**
+ * Riding out a broker outage. kafkajs retries inside each call, but its retriers are nested (a
+ * produce retries, and under it the broker pool retries its connection) and the inner one, once
+ * out of retries (about 10 s with kafkajs' defaults), turns the connection error into a
+ * non-retriable one, which ends the outer retries too: a send made while the broker restarts fails
+ * with `KafkaJSNonRetriableError: Connection error: connect ECONNREFUSED` as soon as the restart
+ * takes longer than that. The transport therefore repeats such calls itself, for a time it is
+ * configured with rather than a count of attempts, and reports a typed error when that is over.
+ */
+
+/** kafkajs errors that mean "no broker answered", as opposed to a broker that answered "no". */
+const UNREACHABLE = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSMetadataNotLoaded',
+  'KafkaJSLockTimeout',
+  'KafkaJSGroupCoordinatorNotFound',
+]);
+
+/** Codes of a broker that is (re)starting: leaders and coordinators not elected or loaded yet. */
+const STARTING = new Set([
+  'LEADER_NOT_AVAILABLE',
+  'NOT_LEADER_FOR_PARTITION',
+  'NOT_LEADER_OR_FOLLOWER',
+  'COORDINATOR_NOT_AVAILABLE',
+  'COORDINATOR_LOAD_IN_PROGRESS',
+  'NOT_COORDINATOR',
+  'NOT_CONTROLLER',
+  'REQUEST_TIMED_OUT',
+  'BROKER_NOT_AVAILABLE',
+]);
+
+const SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+]);
+
+/** Whether an error (or one of its causes) says the brokers could not be reached. */
+export function isBrokerUnreachable(error: unknown): boolean {
+  const seen = new Set<unknown>();
+  for (let e = error; e instanceof Error && !seen.has(e); e = (e as { cause?: unknown }).cause) {
+    seen.add(e);
+    const { code, type } = e as { code?: unknown; type?: unknown };
+    if (UNREACHABLE.has(e.name)) return true;
+    if (typeof code === 'string' && SOCKET_CODES.has(code)) return true;
+    if (typeof type === 'string' && STARTING.has(type)) return true;
+  }
+  return false;
+}
+
+/** Whether a broker answered that it does not host the topic (or partition) asked for. */
+export function isUnknownTopic(error: unknown): boolean {
+  const seen = new Set<unknown>();
+  for (let e = error; e instanceof Error && !seen.has(e); e = (e as { cause?: unknown }).cause) {
+    seen.add(e);
+    if ((e as { type?: unknown }).type === 'UNKNOWN_TOPIC_OR_PARTITION') return true;
+  }
+  return false;
+}
+
+/**
+ * Runs a call again while it fails because a broker does not know a topic that was just created
+ * (metadata reaches the broker a moment after the controller created the topic), up to `attempts`
+ * times, waiting a little longer each time.
+ */
+export async function whileTopicUnknown<T>(attempts: number, call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!isUnknownTopic(error) || attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
+  }
+}
+
+/** One wait between attempts: short at first, then every two seconds. */
+export function outageBackoff(attempt: number): number {
+  return Math.min(250 * 2 ** attempt, 2_000);
+}
