@@ -299,6 +299,7 @@ export function otelInstrumentation(options: OtelInstrumentationOptions = {}): I
       };
       if (system === 'kafka' && received.key !== undefined)
         spanAttributes[ATTR.kafkaMessageKey] = received.key;
+      if (received.partition !== undefined) spanAttributes[ATTR.partitionId] = String(received.partition);
       span = tracer.startSpan(
         `process ${consumed.channel}`,
         { kind: SpanKind.CONSUMER, attributes: spanAttributes, links },

@@ -44,9 +44,14 @@ export function decodeTransportMessage(text: string): TransportMessage {
  */
 export function toReceivedMessage(
   message: TransportMessage,
-  delivery: { readonly channel: string; readonly group: string; readonly attempt: number },
+  delivery: {
+    readonly channel: string;
+    readonly group: string;
+    readonly attempt: number;
+    readonly partition?: number;
+  },
 ): ReceivedMessage {
-  const received = {
+  const received: { -readonly [K in keyof ReceivedMessage]: ReceivedMessage[K] } = {
     id: message.id,
     type: message.type,
     body: message.body,
@@ -55,5 +60,7 @@ export function toReceivedMessage(
     group: delivery.group,
     attempt: delivery.attempt,
   };
-  return message.key === undefined ? received : { ...received, key: message.key };
+  if (message.key !== undefined) received.key = message.key;
+  if (delivery.partition !== undefined) received.partition = delivery.partition;
+  return received;
 }

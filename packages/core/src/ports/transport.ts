@@ -58,6 +58,8 @@ export interface ReceivedMessage extends TransportMessage {
   readonly group: string;
   /** 1 on the first delivery, 2 on the first retry, ... */
   readonly attempt: number;
+  /** The partition it was read from, on transports that partition a channel (Kafka). */
+  readonly partition?: number;
 }
 
 export interface BackoffPolicy {
