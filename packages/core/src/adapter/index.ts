@@ -7,6 +7,7 @@
 export {
   assertSendSupported,
   checkChannelName,
+  checkConsumeArguments,
   checkSendOptions,
   checkTransportMessage,
   type ResolvedConsumeOptions,
