@@ -47,7 +47,10 @@ export async function writeDeadLetter(
   };
   const record: DeadLetterRecord = { kind: 'dead-letter', entry };
   try {
-    await batcher.add(topics.deadLetterTopic(state.topic), { key: state.group, value: JSON.stringify(record) });
+    await batcher.add(topics.deadLetterTopic(state.topic), {
+      key: state.group,
+      value: JSON.stringify(record),
+    });
   } catch (sendError) {
     logger.error(`${PREFIX} could not write a dead letter; the record will be delivered again`, {
       topic: state.topic,

@@ -144,7 +144,9 @@ async function startConsumer(state: ConsumerState): Promise<void> {
   const { settings } = state.runtime;
   await consumer.connect();
   // The topic exists (ensureChannelTopics), but a busy broker may not list it yet.
-  await whileTopicUnknown(3, () => consumer.subscribe({ topics: [topic], fromBeginning: settings.fromBeginning }));
+  await whileTopicUnknown(3, () =>
+    consumer.subscribe({ topics: [topic], fromBeginning: settings.fromBeginning }),
+  );
   await consumer.run({
     // Offsets are committed by handleBatch, once the records before them are handled.
     autoCommit: false,

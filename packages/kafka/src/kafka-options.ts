@@ -92,7 +92,10 @@ export interface KafkaSettings {
  * The kafkajs client to use (the one given, or one made from `brokers`) and the settings.
  * @throws ConfigError for missing brokers, a bad `partitions` or `outageTimeoutMs`.
  */
-export function resolveKafkaOptions(options: KafkaTransportOptions): { kafka: Kafka; settings: KafkaSettings } {
+export function resolveKafkaOptions(options: KafkaTransportOptions): {
+  kafka: Kafka;
+  settings: KafkaSettings;
+} {
   let kafka: Kafka;
   if (options.kafka) {
     kafka = options.kafka;

@@ -60,7 +60,11 @@ class KafkaTransportImpl implements KafkaTransport {
     const { kafka, settings } = resolveKafkaOptions(options);
     const outage = new OutageRider(settings.outageTimeoutMs, () => this.#lifecycle.closed);
     // Idempotent: a produce retried after a lost acknowledgement is not written twice.
-    this.#producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true });
+    this.#producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: true,
+    });
     const batcher = new SendBatcher(
       (topicMessages) =>
         outage.rideOut('send', async () => {
