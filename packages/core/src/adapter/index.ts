@@ -23,4 +23,9 @@ export {
   isRetryable,
 } from './retry';
 export { withTimeout } from './timeout';
-export { decodeTransportMessage, encodeTransportMessage, toReceivedMessage } from './wire';
+export {
+  decodeTransportMessage,
+  encodeTransportMessage,
+  isTransportMessage,
+  toReceivedMessage,
+} from './wire';
