@@ -135,8 +135,8 @@ class BullmqTransportImpl implements BullmqTransport {
 
   async consume(channel: string, handler: MessageHandler, options: ConsumeOptions): Promise<Subscription> {
     this.#assertOpen();
-    const { group, concurrency, retry: policy } = checkConsumeArguments(ADAPTER, channel, handler, options);
     assertChannel(channel);
+    const { group, concurrency, retry: policy } = checkConsumeArguments(ADAPTER, channel, handler, options);
     assertGroup(group);
 
     await this.#client.sadd(groupsKey(this.#prefix, channel), group);
