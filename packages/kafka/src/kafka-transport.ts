@@ -47,6 +47,12 @@ export interface KafkaTransport extends Transport {
   groupId(channel: string, group: string): string;
 }
 
+/**
+ * Key of the crash hook. A registered symbol rather than an `instanceof` check: the CommonJS build
+ * gives `@finaegis/kafka` and `@finaegis/kafka/testing` each a copy of this class.
+ */
+const CRASH = Symbol.for('@finaegis/kafka/testing: crash');
+
 class KafkaTransportImpl implements KafkaTransport {
   readonly name = 'kafka';
   readonly features: TransportFeatures = FEATURES;
@@ -151,7 +157,7 @@ class KafkaTransportImpl implements KafkaTransport {
   }
 
   /** For `crashKafkaTransport` (`@finaegis/kafka/testing`): this process dies, as far as Kafka sees. */
-  async crash(): Promise<void> {
+  async [CRASH](): Promise<void> {
     for (const state of this.#runtime.consumers) crashConsumer(state);
     await this.close();
   }
@@ -186,8 +192,9 @@ export function createKafkaTransport(options: KafkaTransportOptions): KafkaTrans
  * @throws InvalidArgumentError when `transport` was not made by `createKafkaTransport`.
  */
 export async function crashTransport(transport: KafkaTransport): Promise<void> {
-  if (!(transport instanceof KafkaTransportImpl)) {
+  const crash = (transport as Partial<Pick<KafkaTransportImpl, typeof CRASH>>)[CRASH];
+  if (typeof crash !== 'function') {
     throw new InvalidArgumentError(ADAPTER, 'transport', 'must be made by createKafkaTransport');
   }
-  await transport.crash();
+  await crash.call(transport);
 }
