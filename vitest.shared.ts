@@ -21,6 +21,7 @@ const workspacePackages = [
 const subpathEntries: Record<string, string> = {
   'core/adapter': 'packages/core/src/adapter/index.ts',
   'memory/testing': 'packages/memory/src/testing.ts',
+  'kafka/testing': 'packages/kafka/src/testing.ts',
 };
 
 /** Exact-match aliases, so that `@finaegis/core` does not also catch `@finaegis/core/adapter`. */

@@ -1,3 +1,4 @@
 import { packageBuild } from '../../tsup.shared.ts';
 
-export default packageBuild();
+// Two entries: the transport, and the test hooks (`@finaegis/kafka/testing`).
+export default packageBuild({ entry: { index: 'src/index.ts', testing: 'src/testing.ts' } });

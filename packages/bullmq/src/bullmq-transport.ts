@@ -1,82 +1,52 @@
 import {
-  assertSendSupported,
-  backoffDelay,
   ConfigError,
   type ConsumeOptions,
-  checkSendOptions,
-  checkTransportMessage,
   consoleLogger,
   type DeadLetter,
-  decodeTransportMessage,
-  describeError,
   InvalidArgumentError,
-  isRetryable,
   type Logger,
   type MessageHandler,
   newId,
-  resolveConsumeOptions,
   type SendOptions,
   type Subscription,
   type Transport,
-  TransportClosedError,
   type TransportFeatures,
   type TransportMessage,
-  UnsupportedFeatureError,
 } from '@finaegis/core';
-import { type Job, type JobsOptions, type KeepJobs, Queue, UnrecoverableError, Worker } from 'bullmq';
+import {
+  backoffDelay,
+  checkConsumeArguments,
+  failureDecision,
+  formatCause,
+  Lifecycle,
+  toReceivedMessage,
+} from '@finaegis/core/adapter';
+import { type Job, type JobsOptions, type KeepJobs, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import {
+  assertPositiveInteger,
+  type BullmqTransportOptions,
+  DEFAULT_KEEP_COMPLETED,
+  FEATURES,
+} from './bullmq-options';
+import {
+  BACKOFF_TYPE,
+  deadLetterError,
+  deadLetterOf,
+  decodeJobData,
+  type JobToAdd,
+  jobFor,
+  UNLIMITED_ATTEMPTS,
+} from './jobs';
 import {
   ADAPTER,
   assertChannel,
   assertGroup,
   backlogQueueName,
-  deadLetterId,
-  dedupeJobId,
   groupQueueName,
   groupsKey,
-  MAX_PRIORITY,
   parseDeadLetterId,
-  toBullmqPriority,
 } from './names';
-
-/** Options of `createBullmqTransport`. */
-export interface BullmqTransportOptions {
-  /**
-   * An ioredis client to use. The transport never closes it. Workers need `maxRetriesPerRequest:
-   * null`; when this client has another value, workers get a duplicate of it with `null` (owned
-   * and closed by the transport).
-   */
-  readonly connection?: Redis;
-  /** Redis URL used when no `connection` is given. Default: `REDIS_URL`, else `redis://127.0.0.1:6379`. */
-  readonly url?: string;
-  /** Prefix of every Redis key (BullMQ's `prefix`). Default `finaegis`. Use `{finaegis}` on a Redis Cluster. */
-  readonly prefix?: string;
-  /**
-   * How long handled jobs are kept (BullMQ `removeOnComplete`). A kept job still blocks a send
-   * with the same `dedupeId`, so this is the dedupe window. Default `{ age: 3600, count: 10000 }`.
-   */
-  readonly keepCompleted?: boolean | number | KeepJobs;
-  /** Lock of a job in flight; a consumer that stops renewing it (crash) loses the job after this. Default 30000. */
-  readonly lockDurationMs?: number;
-  /** How often workers look for jobs whose lock expired and hand them out again. Default 30000. */
-  readonly stalledIntervalMs?: number;
-  /** Times a job may be recovered from a dead consumer before it is dead-lettered. Default 1. */
-  readonly maxStalledCount?: number;
-  /**
-   * `true` (default): `SendOptions.priority` is honoured, and to keep priority 0 last every job is
-   * a BullMQ prioritised job (BullMQ serves jobs without a priority before all prioritised ones),
-   * which costs throughput (see the README's benchmark). `false`: plain FIFO jobs, and a send with a
-   * priority is refused with `UnsupportedFeatureError` (`features.priority` is `false`).
-   */
-  readonly priority?: boolean;
-  /** Where worker and queue errors (lost connection, ...) are written. Default: console. */
-  readonly logger?: Logger;
-  /** Called with each BullMQ `Worker` the transport starts, e.g. to attach metrics to its events. */
-  readonly onWorker?: (
-    worker: Worker,
-    consumer: { readonly channel: string; readonly group: string },
-  ) => void;
-}
 
 /** One message of a `sendBatch`. */
 export interface BatchMessage {
@@ -93,84 +63,8 @@ export interface BullmqTransport extends Transport {
   sendBatch(channel: string, messages: readonly BatchMessage[]): Promise<void>;
 }
 
-const FEATURES: TransportFeatures = Object.freeze({
-  delay: true,
-  priority: true,
-  // BullMQ hands a queue's jobs to any free worker slot; per-key ordering would need BullMQ Pro groups.
-  orderingByKey: false,
-  consumerGroups: true,
-  deadLetter: true,
-  dedupe: true,
-  persistent: true,
-  depth: true,
-});
-
-// Retries are decided by the consumer's RetryPolicy, not by the sender (which cannot know it): jobs
-// carry "unlimited" attempts and our own backoff type, and the worker dead-letters at the limit.
-const UNLIMITED_ATTEMPTS = 2 ** 31 - 1;
-const BACKOFF_TYPE = 'finaegis';
-const DEFAULT_KEEP_COMPLETED: KeepJobs = { age: 3600, count: 10_000 };
 const DEPTH_STATES = ['waiting', 'delayed', 'active', 'prioritized'] as const;
 const BACKLOG_STATES = ['prioritized', 'waiting', 'delayed'] as const;
-
-/**
- * The error BullMQ stores when we give up on a job. `UnrecoverableError` stops BullMQ's retries; its
- * stack starts with the original `name: message`, which is how `deadLetters` gets the name back
- * (BullMQ keeps only `failedReason` = message and the stacks).
- */
-function deadLetterError(cause: unknown): UnrecoverableError {
-  const { name, message, stack } = describeError(cause);
-  const error = new UnrecoverableError(message);
-  const frames = (stack ?? '')
-    .split('\n')
-    .filter((line) => line.startsWith('    at '))
-    .join('\n');
-  error.stack = frames ? `${name}: ${message}\n${frames}` : `${name}: ${message}`;
-  return error;
-}
-
-function readError(job: Job): DeadLetter['error'] {
-  const message = job.failedReason ?? '';
-  const stack = job.stacktrace?.[job.stacktrace.length - 1];
-  if (stack) {
-    const colon = stack.indexOf(': ');
-    const name = colon > 0 ? stack.slice(0, colon) : '';
-    if (/^[A-Za-z_$][\w$]*$/.test(name)) return { name, message, stack };
-    return { name: 'Error', message, stack };
-  }
-  return { name: 'Error', message };
-}
-
-function rawText(data: unknown): string {
-  return typeof data === 'string' ? data : (JSON.stringify(data) ?? '');
-}
-
-function isTransportMessage(value: unknown): value is TransportMessage {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const v = value as Record<string, unknown>;
-  if (typeof v.id !== 'string' || typeof v.type !== 'string' || typeof v.body !== 'string') return false;
-  if (v.key !== undefined && typeof v.key !== 'string') return false;
-  if (typeof v.headers !== 'object' || v.headers === null) return false;
-  for (const header of Object.values(v.headers)) if (typeof header !== 'string') return false;
-  return true;
-}
-
-/**
- * Job data is the TransportMessage itself (readable in BullMQ tools); a string is read as its JSON
- * text. The object check is the same as `decodeTransportMessage`'s, without printing and parsing
- * the data again on the hot path; anything it rejects goes through `decodeTransportMessage` for
- * the error.
- */
-function decodeJobData(data: unknown): TransportMessage {
-  if (typeof data !== 'string' && isTransportMessage(data)) return data;
-  return decodeTransportMessage(rawText(data));
-}
-
-function assertPositiveInteger(key: string, value: number | undefined): void {
-  if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
-    throw new ConfigError(key, value, 'an integer of at least 1');
-  }
-}
 
 class BullmqTransportImpl implements BullmqTransport {
   readonly name = 'bullmq';
@@ -186,14 +80,14 @@ class BullmqTransportImpl implements BullmqTransport {
   #ownsWorkerClient = false;
   readonly #queues = new Map<string, Queue>();
   readonly #subscriptions = new Set<Subscription>();
-  #closing: Promise<void> | undefined;
+  readonly #lifecycle = new Lifecycle(ADAPTER);
 
   constructor(options: BullmqTransportOptions) {
     this.#options = options;
     this.features = options.priority === false ? Object.freeze({ ...FEATURES, priority: false }) : FEATURES;
     this.#prefix = options.prefix ?? 'finaegis';
     if (!this.#prefix || this.#prefix.includes(':')) {
-      throw new ConfigError('prefix', this.#prefix, 'a non-empty string without ":"');
+      throw new ConfigError('prefix', this.#prefix, 'a non-empty string without ":"', { adapter: ADAPTER });
     }
     this.#keepCompleted = options.keepCompleted ?? DEFAULT_KEEP_COMPLETED;
     this.#logger = options.logger ?? consoleLogger('finaegis.bullmq');
@@ -242,9 +136,7 @@ class BullmqTransportImpl implements BullmqTransport {
   async consume(channel: string, handler: MessageHandler, options: ConsumeOptions): Promise<Subscription> {
     this.#assertOpen();
     assertChannel(channel);
-    if (typeof handler !== 'function')
-      throw new InvalidArgumentError(ADAPTER, 'handler', 'must be a function');
-    const { group, concurrency, retry: policy } = resolveConsumeOptions(ADAPTER, options);
+    const { group, concurrency, retry: policy } = checkConsumeArguments(ADAPTER, channel, handler, options);
     assertGroup(group);
 
     await this.#client.sadd(groupsKey(this.#prefix, channel), group);
@@ -258,18 +150,9 @@ class BullmqTransportImpl implements BullmqTransport {
       }
       const attempt = job.attemptsMade + 1;
       try {
-        await handler({
-          id: message.id,
-          type: message.type,
-          body: message.body,
-          headers: message.headers,
-          ...(message.key === undefined ? {} : { key: message.key }),
-          channel,
-          group,
-          attempt,
-        });
+        await handler(toReceivedMessage(message, { channel, group, attempt }));
       } catch (error) {
-        if (!isRetryable(error) || attempt >= policy.attempts) throw deadLetterError(error);
+        if (failureDecision(error, attempt, policy).action === 'dead-letter') throw deadLetterError(error);
         throw error;
       }
     };
@@ -320,7 +203,7 @@ class BullmqTransportImpl implements BullmqTransport {
         const jobs = await this.#queue(groupQueueName(channel, group)).getJobs(['failed'], 0, end, true);
         return jobs
           .filter((job): job is Job => job !== undefined)
-          .map((job) => this.#deadLetter(channel, group, job));
+          .map((job) => deadLetterOf(channel, group, job));
       }),
     );
     const all = lists.flat().sort((a, b) => a.failedAt - b.failedAt);
@@ -375,8 +258,7 @@ class BullmqTransportImpl implements BullmqTransport {
   }
 
   close(): Promise<void> {
-    this.#closing ??= this.#close();
-    return this.#closing;
+    return this.#lifecycle.close(() => this.#close());
   }
 
   async #close(): Promise<void> {
@@ -399,71 +281,11 @@ class BullmqTransportImpl implements BullmqTransport {
   }
 
   #assertOpen(): void {
-    if (this.#closing) throw new TransportClosedError(ADAPTER, 'send or consume');
+    this.#lifecycle.assertOpen('send or consume');
   }
 
-  #jobFor(
-    message: TransportMessage,
-    options?: SendOptions,
-  ): { name: string; data: TransportMessage; opts: JobsOptions } {
-    checkSendOptions(ADAPTER, options);
-    assertSendSupported(this, options);
-    const checked = checkTransportMessage(ADAPTER, message);
-    const priority = options?.priority ?? 0;
-    if (!Number.isInteger(priority) || priority < 0 || priority > MAX_PRIORITY) {
-      throw new UnsupportedFeatureError(
-        this.name,
-        'priority',
-        `an integer from 0 to ${MAX_PRIORITY}, got ${priority}`,
-      );
-    }
-    const delay = options?.delayMs ?? 0;
-    const key = options?.key ?? checked.key;
-    const data: TransportMessage = {
-      id: checked.id,
-      type: checked.type,
-      body: checked.body,
-      headers: checked.headers,
-      ...(key === undefined ? {} : { key }),
-    };
-    return {
-      name: checked.type,
-      data,
-      opts: {
-        jobId: options?.dedupeId === undefined ? newId() : dedupeJobId(options.dedupeId),
-        ...(this.features.priority ? { priority: toBullmqPriority(priority) } : {}),
-        ...(delay > 0 ? { delay: Math.ceil(delay) } : {}),
-        attempts: UNLIMITED_ATTEMPTS,
-        backoff: { type: BACKOFF_TYPE },
-        removeOnComplete: this.#keepCompleted,
-        removeOnFail: false,
-      },
-    };
-  }
-
-  #deadLetter(channel: string, group: string, job: Job): DeadLetter {
-    let message: TransportMessage;
-    try {
-      const decoded = decodeJobData(job.data);
-      message = {
-        id: decoded.id,
-        type: decoded.type,
-        body: decoded.body,
-        headers: decoded.headers,
-        ...(decoded.key === undefined ? {} : { key: decoded.key }),
-      };
-    } catch {
-      message = { id: job.id ?? '', type: '', body: rawText(job.data), headers: {} };
-    }
-    return {
-      id: deadLetterId(group, job.id ?? ''),
-      channel,
-      group,
-      message,
-      error: readError(job),
-      attempts: job.attemptsMade,
-      failedAt: job.finishedOn ?? job.timestamp,
-    };
+  #jobFor(message: TransportMessage, options?: SendOptions): JobToAdd {
+    return jobFor(this, this.#keepCompleted, message, options);
   }
 
   #queue(name: string): Queue {
@@ -546,7 +368,7 @@ class BullmqTransportImpl implements BullmqTransport {
   }
 
   #logError(message: string, error: unknown, context: Record<string, unknown> = {}): void {
-    this.#logger.error(`[bullmq] ${message}`, { ...context, error: describeError(error) });
+    this.#logger.error(`[bullmq] ${message}`, { ...context, error: formatCause(error) });
   }
 }
 

@@ -1,6 +1,2 @@
-export {
-  type BatchMessage,
-  type BullmqTransport,
-  type BullmqTransportOptions,
-  createBullmqTransport,
-} from './bullmq-transport';
+export type { BullmqTransportOptions } from './bullmq-options';
+export { type BatchMessage, type BullmqTransport, createBullmqTransport } from './bullmq-transport';

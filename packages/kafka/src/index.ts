@@ -1,2 +1,4 @@
 export { BrokerUnavailableError } from './broker-unavailable-error';
-export { createKafkaTransport, KafkaTransport, type KafkaTransportOptions } from './kafka-transport';
+export type { KafkaTransportOptions } from './kafka-options';
+export { KafkaTimeoutError } from './kafka-timeout-error';
+export { createKafkaTransport, type KafkaTransport } from './kafka-transport';

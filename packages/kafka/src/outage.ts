@@ -1,3 +1,5 @@
+import { BrokerUnavailableError } from './broker-unavailable-error';
+
 /**
  * Riding out a broker outage. kafkajs retries inside each call, but its retriers are nested (a
  * produce retries, and under it the broker pool retries its connection) and the inner one, once
@@ -83,4 +85,63 @@ export async function whileTopicUnknown<T>(attempts: number, call: () => Promise
 /** One wait between attempts: short at first, then every two seconds. */
 export function outageBackoff(attempt: number): number {
   return Math.min(250 * 2 ** attempt, 2_000);
+}
+
+/**
+ * Waits `ms`, or less when one of the functions in `wakeUps` is called (close and crash call them
+ * all, so that nothing waits on a transport that is going away).
+ */
+export function wakeableWait(wakeUps: Set<() => void>, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const wake = () => {
+      clearTimeout(timer);
+      wakeUps.delete(wake);
+      resolve();
+    };
+    const timer = setTimeout(wake, ms);
+    wakeUps.add(wake);
+  });
+}
+
+/** Rides out outages for one transport: its `outageTimeoutMs`, and its waits that close ends. */
+export class OutageRider {
+  readonly #timeoutMs: number;
+  readonly #closed: () => boolean;
+  /** Waits between attempts during an outage; close ends them at once. */
+  readonly #waits = new Set<() => void>();
+
+  constructor(timeoutMs: number, closed: () => boolean) {
+    this.#timeoutMs = timeoutMs;
+    this.#closed = closed;
+  }
+
+  /**
+   * Runs a kafkajs call, and runs it again while it fails for want of a broker, for up to
+   * `outageTimeoutMs` from the first attempt; then, or once the transport is closing, rejects with
+   * `BrokerUnavailableError`. Other errors (a broker that answered "no") pass through at once.
+   */
+  async rideOut<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    const since = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await call();
+      } catch (error) {
+        if (!isBrokerUnreachable(error)) throw error;
+        const waited = Date.now() - since;
+        const why =
+          waited >= this.#timeoutMs
+            ? `outageTimeoutMs is ${this.#timeoutMs}`
+            : this.#closed()
+              ? 'the transport was closed while waiting'
+              : undefined;
+        if (why !== undefined) throw new BrokerUnavailableError(operation, waited, { cause: error, why });
+        await wakeableWait(this.#waits, Math.min(outageBackoff(attempt), this.#timeoutMs - waited));
+      }
+    }
+  }
+
+  /** Ends the waits in progress (on close), so that their calls give up at once. */
+  wakeAll(): void {
+    for (const wake of [...this.#waits]) wake();
+  }
 }

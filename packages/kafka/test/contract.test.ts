@@ -3,6 +3,7 @@ import type { Transport } from '@finaegis/core';
 import type { Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createKafkaTransport, type KafkaTransport } from '../src/index';
+import { crashKafkaTransport } from '../src/testing';
 import { kafka, removePrefix, requireKafka, testTransport, uniquePrefix } from './helpers';
 import { OwnBroker } from './own-broker';
 
@@ -50,7 +51,7 @@ transportContract(
         messages: [{ value: text }],
       });
     },
-    crash: (transport) => (transport as KafkaTransport).crash(),
+    crash: (transport) => crashKafkaTransport(transport as KafkaTransport),
     tolerances: { waitMs: 45_000, settleMs: 1_000 },
   },
 );

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
-import { KafkaTransport, type KafkaTransportOptions } from '../src/index';
+import { createKafkaTransport, type KafkaTransport, type KafkaTransportOptions } from '../src/index';
 
 export const BROKERS = (process.env.KAFKA_BROKERS || '127.0.0.1:9092').split(',').map((b) => b.trim());
 
@@ -33,7 +33,7 @@ export function uniquePrefix(): string {
 
 /** Options that keep tests quick: short sessions so that rebalances and dead consumers show fast. */
 export function testTransport(prefix: string, extra: Partial<KafkaTransportOptions> = {}): KafkaTransport {
-  return new KafkaTransport({
+  return createKafkaTransport({
     brokers: BROKERS,
     topicPrefix: prefix,
     partitions: 3,

@@ -212,3 +212,20 @@ export function resolveConsumeOptions(adapter: string, options: unknown): Resolv
   };
   return { group, concurrency, retry: policy };
 }
+
+/**
+ * Checks the arguments of `consume` the same way in every adapter: `channel` a non-empty string,
+ * `handler` a function, and the options as {@link resolveConsumeOptions} checks them (whose result
+ * it returns). Adapters with stricter naming rules check those after this.
+ * @throws InvalidArgumentError naming the argument (`channel`, `handler`, `group`, ...).
+ */
+export function checkConsumeArguments(
+  adapter: string,
+  channel: unknown,
+  handler: unknown,
+  options: unknown,
+): ResolvedConsumeOptions {
+  checkChannelName(adapter, 'channel', channel);
+  if (typeof handler !== 'function') throw new InvalidArgumentError(adapter, 'handler', 'must be a function');
+  return resolveConsumeOptions(adapter, options);
+}

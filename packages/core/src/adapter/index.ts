@@ -7,6 +7,7 @@
 export {
   assertSendSupported,
   checkChannelName,
+  checkConsumeArguments,
   checkSendOptions,
   checkTransportMessage,
   type ResolvedConsumeOptions,
@@ -22,4 +23,9 @@ export {
   isRetryable,
 } from './retry';
 export { withTimeout } from './timeout';
-export { decodeTransportMessage, encodeTransportMessage, toReceivedMessage } from './wire';
+export {
+  decodeTransportMessage,
+  encodeTransportMessage,
+  isTransportMessage,
+  toReceivedMessage,
+} from './wire';

@@ -38,6 +38,21 @@ export function decodeTransportMessage(text: string): TransportMessage {
 }
 
 /**
+ * Whether `value` already is a TransportMessage object (string `id`, `type` and `body`, an object
+ * of string `headers`, a string `key` when present): the check `decodeTransportMessage` makes,
+ * for adapters whose client hands over parsed objects, so they need not print and parse them again.
+ */
+export function isTransportMessage(value: unknown): value is TransportMessage {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const v = value as Record<string, unknown>;
+  if (typeof v.id !== 'string' || typeof v.type !== 'string' || typeof v.body !== 'string') return false;
+  if (v.key !== undefined && typeof v.key !== 'string') return false;
+  if (typeof v.headers !== 'object' || v.headers === null) return false;
+  for (const header of Object.values(v.headers)) if (typeof header !== 'string') return false;
+  return true;
+}
+
+/**
  * The message a handler receives: the wire message plus where and how often it was delivered.
  * Builds a fresh object with exactly the port's fields, so what an adapter keeps about a record
  * (offsets, job ids, ...) never leaks into handlers.

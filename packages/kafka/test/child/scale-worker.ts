@@ -1,6 +1,6 @@
 // One consumer process of the scale-out test: consumes a channel in a group and reports on stdout
 // what it handled (`handled <name> <id>` lines). SIGTERM closes it gracefully; SIGKILL is a crash.
-import { KafkaTransport } from '../../src/index';
+import { createKafkaTransport } from '../../src/index';
 
 const [brokers, prefix, channel, group, name] = process.argv.slice(2) as [
   string,
@@ -9,7 +9,7 @@ const [brokers, prefix, channel, group, name] = process.argv.slice(2) as [
   string,
   string,
 ];
-const transport = new KafkaTransport({
+const transport = createKafkaTransport({
   brokers,
   topicPrefix: prefix,
   partitions: 6,

@@ -1,0 +1,152 @@
+import { ConfigError, consoleLogger, type Logger, type TransportFeatures } from '@finaegis/core';
+import { Kafka, logLevel } from 'kafkajs';
+
+export const ADAPTER = '@finaegis/kafka';
+export const PREFIX = `[${ADAPTER}]`;
+
+export const FEATURES: TransportFeatures = Object.freeze({
+  // Kafka has no per-record delay or priority; refused rather than faked.
+  delay: false,
+  priority: false,
+  orderingByKey: true,
+  consumerGroups: true,
+  deadLetter: true,
+  dedupe: false,
+  persistent: true,
+  depth: true,
+});
+
+/** Options of {@link createKafkaTransport}. Give either `kafka` or `brokers`. */
+export interface KafkaTransportOptions {
+  /** An existing kafkajs client. The transport creates its producer, consumers and admin from it. */
+  readonly kafka?: Kafka;
+  /** Broker addresses (`host:port`, or one comma-separated string) when no `kafka` is given. */
+  readonly brokers?: readonly string[] | string;
+  /** Client id when the transport creates the kafkajs client. Default `finaegis`. */
+  readonly clientId?: string;
+  /** Prepended to a channel name to make its topic. Default `''`. */
+  readonly topicPrefix?: string;
+  /** Prepended to `<channel>.<group>` to make a consumer group id. Default: `topicPrefix`. */
+  readonly groupIdPrefix?: string;
+  /** Create missing topics (channel and dead-letter topics) through the admin. Default true. */
+  readonly createTopics?: boolean;
+  /** Partitions of a channel topic the transport creates. Default 6. */
+  readonly partitions?: number;
+  /** Replication factor of topics the transport creates. Default -1 (the broker's default). */
+  readonly replicationFactor?: number;
+  /** Where a consumer group without committed offsets starts: `earliest` (default) or `latest`. */
+  readonly startFrom?: 'earliest' | 'latest';
+  /** Consumer session timeout in ms (how soon a dead consumer's partitions move). Default 30,000. */
+  readonly sessionTimeoutMs?: number;
+  /** Consumer heartbeat interval in ms. Default 3,000. */
+  readonly heartbeatIntervalMs?: number;
+  /**
+   * How long a rebalance waits for the group's members to rejoin, in ms (kafkajs
+   * `rebalanceTimeout`). Default 60,000. A rebalance does not wait for handlers in flight: a record
+   * still being handled on a partition that moves is handled again by its next owner
+   * (at-least-once), and its offset is not committed by the old one.
+   */
+  readonly rebalanceTimeoutMs?: number;
+  /** How long `consume` waits for the consumer to join its group. Default 60,000. */
+  readonly joinTimeoutMs?: number;
+  /** Most records in one produce request. Sends made together are batched. Default 500. */
+  readonly maxSendBatch?: number;
+  /**
+   * Where the transport reports what it cannot throw (a dead-letter write that failed, a consumer
+   * that crashed). Default: `consoleLogger('finaegis.kafka')`.
+   */
+  readonly logger?: Logger;
+  /**
+   * How long, in ms, the transport waits out brokers it cannot reach before giving up with
+   * `BrokerUnavailableError`: a send (and the topic creation before it) keeps trying for this long,
+   * and a consumer whose broker went away keeps restarting for this long. Default 60,000.
+   */
+  readonly outageTimeoutMs?: number;
+  /**
+   * Called when a consumer stopped for good: after `outageTimeoutMs` without a broker (with a
+   * `BrokerUnavailableError`), or on an error kafkajs does not restart consumers after. The
+   * failure is also logged. Its subscription's `close()` still resolves.
+   */
+  readonly onConsumerFailure?: (error: Error, consumer: { channel: string; group: string }) => void;
+}
+
+/** The options with their defaults filled in and checked. */
+export interface KafkaSettings {
+  readonly topicPrefix: string;
+  readonly groupIdPrefix: string;
+  readonly createTopics: boolean;
+  readonly partitions: number;
+  readonly replicationFactor: number;
+  readonly fromBeginning: boolean;
+  readonly sessionTimeout: number;
+  readonly heartbeatInterval: number;
+  readonly rebalanceTimeout: number;
+  readonly joinTimeoutMs: number;
+  readonly outageTimeoutMs: number;
+  readonly maxSendBatch: number;
+  readonly onConsumerFailure: KafkaTransportOptions['onConsumerFailure'];
+  readonly logger: Logger;
+}
+
+/**
+ * The kafkajs client to use (the one given, or one made from `brokers`) and the settings.
+ * @throws ConfigError for missing brokers, a bad `partitions` or `outageTimeoutMs`.
+ */
+export function resolveKafkaOptions(options: KafkaTransportOptions): {
+  kafka: Kafka;
+  settings: KafkaSettings;
+} {
+  let kafka: Kafka;
+  if (options.kafka) {
+    kafka = options.kafka;
+  } else {
+    const brokers =
+      typeof options.brokers === 'string'
+        ? options.brokers.split(',').map((b) => b.trim())
+        : [...(options.brokers ?? [])];
+    if (brokers.length === 0 || brokers.some((b) => b.length === 0)) {
+      throw new ConfigError(
+        'brokers',
+        options.brokers,
+        'broker addresses (or give `kafka`, a kafkajs client)',
+        { adapter: ADAPTER },
+      );
+    }
+    kafka = new Kafka({
+      clientId: options.clientId ?? 'finaegis',
+      brokers,
+      logLevel: logLevel.NOTHING,
+      // Stated rather than left to kafkajs, whose defaults change with NODE_ENV (`test` has its
+      // own). As patient as either (each call keeps trying for about 9.5 s), with waits of at
+      // most a second, so a broker that is back is seen soon; `rideOut` decides whether to call
+      // again, so that giving up follows `outageTimeoutMs`, not a count of attempts.
+      retry: { initialRetryTime: 100, maxRetryTime: 1_000, retries: 12 },
+    });
+  }
+  const topicPrefix = options.topicPrefix ?? '';
+  const settings: KafkaSettings = {
+    topicPrefix,
+    groupIdPrefix: options.groupIdPrefix ?? topicPrefix,
+    createTopics: options.createTopics ?? true,
+    partitions: options.partitions ?? 6,
+    replicationFactor: options.replicationFactor ?? -1,
+    fromBeginning: (options.startFrom ?? 'earliest') === 'earliest',
+    sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+    heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
+    rebalanceTimeout: options.rebalanceTimeoutMs ?? 60_000,
+    joinTimeoutMs: options.joinTimeoutMs ?? 60_000,
+    outageTimeoutMs: options.outageTimeoutMs ?? 60_000,
+    maxSendBatch: options.maxSendBatch ?? 500,
+    onConsumerFailure: options.onConsumerFailure,
+    logger: options.logger ?? consoleLogger('finaegis.kafka'),
+  };
+  if (!Number.isInteger(settings.partitions) || settings.partitions < 1) {
+    throw new ConfigError('partitions', settings.partitions, 'an integer >= 1', { adapter: ADAPTER });
+  }
+  if (!Number.isFinite(settings.outageTimeoutMs) || settings.outageTimeoutMs < 0) {
+    throw new ConfigError('outageTimeoutMs', settings.outageTimeoutMs, 'a number of ms >= 0', {
+      adapter: ADAPTER,
+    });
+  }
+  return { kafka, settings };
+}
