@@ -1,4 +1,5 @@
-import { checkChannelName, InvalidArgumentError } from '@finaegis/core';
+import { InvalidArgumentError } from '@finaegis/core';
+import { checkChannelName } from '@finaegis/core/adapter';
 
 /** The name in front of this package's error messages. */
 export const ADAPTER = '@finaegis/bullmq';

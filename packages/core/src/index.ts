@@ -1,19 +1,3 @@
-// Moved to the adapter kit (`@finaegis/core/adapter`); re-exported here only until every adapter
-// imports them from there.
-export {
-  assertSendSupported,
-  backoffDelay,
-  checkChannelName,
-  checkSendOptions,
-  checkTransportMessage,
-  DEFAULT_RETRY_POLICY,
-  decodeTransportMessage,
-  describeError,
-  encodeTransportMessage,
-  isRetryable,
-  type ResolvedConsumeOptions,
-  resolveConsumeOptions,
-} from './adapter';
 export * from './buses';
 export * from './config';
 export * from './errors';

@@ -1,13 +1,11 @@
+import { FinAegisError, InvalidArgumentError, type TransportMessage } from '@finaegis/core';
 import {
   checkChannelName,
   checkSendOptions,
   checkTransportMessage,
   DEFAULT_RETRY_POLICY,
-  FinAegisError,
-  InvalidArgumentError,
   resolveConsumeOptions,
-  type TransportMessage,
-} from '@finaegis/core';
+} from '@finaegis/core/adapter';
 import { describe, expect, test } from 'vitest';
 
 const ADAPTER = '@finaegis/test';

@@ -14,7 +14,7 @@
 // - Both sides run once untimed with a tenth of the events first, so neither pays for cold JIT.
 //   Then the sides alternate, raw first, for each round.
 import { randomBytes } from 'node:crypto';
-import { encodeTransportMessage } from '@finaegis/core';
+import { encodeTransportMessage } from '@finaegis/core/adapter';
 import { Kafka, logLevel } from 'kafkajs';
 import { createKafkaTransport } from '../src/index';
 

@@ -1,7 +1,8 @@
 // Records written by other Kafka clients reach our consumers, and ours are plain JSON records that
 // other clients can read: the wire format is `encodeTransportMessage` in the value, the partition
 // key in the key, and the id and type repeated as headers.
-import { encodeTransportMessage, type ReceivedMessage } from '@finaegis/core';
+import type { ReceivedMessage } from '@finaegis/core';
+import { encodeTransportMessage } from '@finaegis/core/adapter';
 import type { Consumer, Producer } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import type { KafkaTransport } from '../src/index';

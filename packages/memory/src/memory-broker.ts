@@ -191,12 +191,18 @@ export class BrokerState implements GroupBroker {
   }
 }
 
-const states = new WeakMap<MemoryBroker, BrokerState>();
+/**
+ * Where a broker keeps its state. A registered symbol rather than a module-level map: the CommonJS
+ * build gives `@finaegis/memory` and `@finaegis/memory/testing` each a copy of this module, and a
+ * broker made through one must still be found through the other.
+ */
+const STATE = Symbol.for('@finaegis/memory: broker state');
 
 /** @internal The workings of a broker made by {@link createMemoryBroker}. */
 export function stateOf(broker: MemoryBroker): BrokerState {
-  const state = states.get(broker);
-  if (!state) throw new InvalidArgumentError(ADAPTER, 'broker', 'must be made by createMemoryBroker');
+  const state = (broker as { [STATE]?: BrokerState })[STATE];
+  if (state === undefined)
+    throw new InvalidArgumentError(ADAPTER, 'broker', 'must be made by createMemoryBroker');
   return state;
 }
 
@@ -204,7 +210,7 @@ export function stateOf(broker: MemoryBroker): BrokerState {
 export function createMemoryBroker(options: MemoryBrokerOptions = {}): MemoryBroker {
   const state = new BrokerState(options);
   const broker: MemoryBroker = { close: () => state.close() };
-  states.set(broker, state);
+  Object.defineProperty(broker, STATE, { value: state });
   return broker;
 }
 

@@ -63,6 +63,12 @@ const FEATURES: TransportFeatures = Object.freeze({
 
 const ADAPTER = '@finaegis/memory';
 
+/**
+ * Key of the crash hook. A registered symbol rather than an `instanceof` check: the CommonJS build
+ * gives `@finaegis/memory` and `@finaegis/memory/testing` each a copy of this class.
+ */
+const CRASH = Symbol.for('@finaegis/memory/testing: crash');
+
 class MemoryTransportImpl implements MemoryTransport {
   readonly name = 'memory';
   readonly features: TransportFeatures = FEATURES;
@@ -145,7 +151,7 @@ class MemoryTransportImpl implements MemoryTransport {
   }
 
   /** See `crashMemoryTransport` in `@finaegis/memory/testing`. */
-  crash(): void {
+  [CRASH](): void {
     void this.#lifecycle.close(() => Promise.resolve());
     for (const consumer of this.#consumers) {
       consumer.closing ??= Promise.resolve();
@@ -174,8 +180,9 @@ export function createMemoryTransport(options: MemoryTransportOptions = {}): Mem
  * @throws InvalidArgumentError when `transport` was not made by `createMemoryTransport`.
  */
 export function crashTransport(transport: MemoryTransport): void {
-  if (!(transport instanceof MemoryTransportImpl)) {
+  const crash = (transport as Partial<Pick<MemoryTransportImpl, typeof CRASH>>)[CRASH];
+  if (typeof crash !== 'function') {
     throw new InvalidArgumentError(ADAPTER, 'transport', 'must be made by createMemoryTransport');
   }
-  transport.crash();
+  crash.call(transport);
 }

@@ -1,11 +1,11 @@
 import {
-  assertSendSupported,
   type SendOptions,
   type Transport,
   type TransportFeatures,
   type TransportMessage,
   UnsupportedFeatureError,
 } from '@finaegis/core';
+import { assertSendSupported } from '@finaegis/core/adapter';
 import { DEFAULT_DATABASE_URL, migrate } from '@finaegis/postgres';
 import pg from 'pg';
 
