@@ -1,6 +1,7 @@
 import { type EventStore, InvalidArgumentError, type Projector } from '@finaegis/core';
 import { type MeterProvider, metrics, type ObservableResult } from '@opentelemetry/api';
 import { ATTR, METRIC } from './conventions';
+import { pollEvery } from './poller';
 import type { Observation } from './queue-depth';
 import { SCOPE_NAME } from './version';
 
@@ -57,12 +58,11 @@ export function observeProjectionLag(
   positionsGauge.addCallback(observePositions);
   secondsGauge.addCallback(observeSeconds);
 
-  let polling: Promise<void> | undefined;
-  let closed = false;
-  const poll = (): Promise<void> => {
-    polling ??= (async () => {
+  return pollEvery(
+    intervalMs,
+    async (closed) => {
       for (const { projector, store } of targets) {
-        if (closed) break;
+        if (closed()) break;
         const name = projector.projection.name;
         try {
           const positions = await projector.lag();
@@ -76,24 +76,10 @@ export function observeProjectionLag(
           last.delete(name);
         }
       }
-    })().finally(() => {
-      polling = undefined;
-    });
-    return polling;
-  };
-  const timer = setInterval(() => void poll(), intervalMs);
-  timer.unref();
-  void poll();
-  return {
-    refresh: async () => {
-      if (polling !== undefined) await polling;
-      await poll();
     },
-    close() {
-      closed = true;
-      clearInterval(timer);
+    () => {
       positionsGauge.removeCallback(observePositions);
       secondsGauge.removeCallback(observeSeconds);
     },
-  };
+  );
 }

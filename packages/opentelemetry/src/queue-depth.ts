@@ -1,6 +1,7 @@
 import { InvalidArgumentError, type Transport, UnsupportedFeatureError } from '@finaegis/core';
 import { type Attributes, type MeterProvider, metrics, type ObservableResult } from '@opentelemetry/api';
 import { ATTR, METRIC } from './conventions';
+import { pollEvery } from './poller';
 import { SCOPE_NAME } from './version';
 
 /** One queue to watch: a channel, as seen by one consumer group. */
@@ -68,12 +69,11 @@ export function observeQueueDepth(
   };
   gauge.addCallback(observe);
 
-  let polling: Promise<void> | undefined;
-  let closed = false;
-  const poll = (): Promise<void> => {
-    polling ??= (async () => {
+  return pollEvery(
+    intervalMs,
+    async (closed) => {
       for (const target of targets) {
-        if (closed) break;
+        if (closed()) break;
         try {
           last.set(
             target,
@@ -83,24 +83,9 @@ export function observeQueueDepth(
           last.delete(target);
         }
       }
-    })().finally(() => {
-      polling = undefined;
-    });
-    return polling;
-  };
-  const timer = setInterval(() => void poll(), intervalMs);
-  timer.unref();
-  void poll();
-  return {
-    refresh: async () => {
-      // A poll already running may have read some queues before the caller's change: poll again.
-      if (polling !== undefined) await polling;
-      await poll();
     },
-    close() {
-      closed = true;
-      clearInterval(timer);
+    () => {
       gauge.removeCallback(observe);
     },
-  };
+  );
 }
