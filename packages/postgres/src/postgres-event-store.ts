@@ -88,7 +88,9 @@ function positiveInt(key: string, value: number | undefined, min: number): numbe
 
 /**
  * EventStore on PostgreSQL. Appends are one statement (a function installed by `migrate`) that
- * takes the global position counter's row lock, so positions follow commit order; see README.
+ * locks only its own stream; a position is derived from the appending transaction's id, and
+ * `readAll` returns only positions below the oldest transaction still running, so a reader never
+ * skips an event that commits later. Positions have gaps; see README.
  */
 class PostgresEventStore implements EventStore {
   readonly name = 'postgres';
@@ -160,6 +162,9 @@ class PostgresEventStore implements EventStore {
         }
         throw new ConcurrencyError(streamId, version, undefined, { adapter: ADAPTER, cause: error });
       }
+      if ((error as { code?: string }).code === '54000') {
+        throw new InvalidArgumentError(ADAPTER, 'events', (error as Error).message);
+      }
       throw error;
     }
     if (row === undefined) throw new PostgresError('unexpected-result', 'append_events returned no row');
@@ -186,11 +191,22 @@ class PostgresEventStore implements EventStore {
     return result.rows.map(toStored);
   }
 
+  /** The highest position `readAll` would return now (0 when empty). */
+  async headPosition(): Promise<number> {
+    const result = await this.#db().query<{ p: string }>(
+      `SELECT coalesce(max(position), 0) AS p FROM ${this.#conn.q}.events WHERE position < ${this.#conn.q}.visible_position_bound()`,
+    );
+    return Number(result.rows[0]?.p ?? 0);
+  }
+
   async readAll(options: { after?: number; limit?: number } = {}): Promise<StoredEvent[]> {
     const after = positiveInt('after', options.after, 0) ?? 0;
     const limit = positiveInt('limit', options.limit, 0);
     const result = await this.#db().query<EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM ${this.#conn.q}.events WHERE position > $1 ORDER BY position LIMIT $2`,
+      // Only below the oldest running transaction: nothing can still commit there (see migration 0002).
+      `SELECT ${EVENT_COLUMNS} FROM ${this.#conn.q}.events
+        WHERE position > $1 AND position < ${this.#conn.q}.visible_position_bound()
+        ORDER BY position LIMIT $2`,
       [after, limit ?? null],
     );
     return result.rows.map(toStored);
