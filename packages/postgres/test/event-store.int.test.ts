@@ -11,7 +11,7 @@ import {
   type PostgresEventStore,
 } from '@finaegis/postgres';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { freshSchema, waitUntil } from './helpers';
+import { freshSchema } from './helpers';
 
 let db: Awaited<ReturnType<typeof freshSchema>>;
 beforeAll(async () => {
