@@ -9,10 +9,12 @@ import {
   type Snapshot,
   type StoredEvent,
 } from '@finaegis/core';
+import { appendNotifier, runAfterCommit } from './append-notifier';
 import {
   currentPostgresTransaction,
   isUniqueViolation,
   type PostgresConnectionOptions,
+  type PostgresTransaction,
   type Queryable,
   type ResolvedConnection,
   resolveConnection,
@@ -28,6 +30,12 @@ export interface PostgresEventStoreOptions extends PostgresConnectionOptions {
    * transaction's client. Default `true`.
    */
   readonly joinTransactions?: boolean;
+  /**
+   * After an append commits, `NOTIFY` listeners on this schema (see `listenForAppends`), so push
+   * subscribers read at once instead of at their next poll. Sent outside the appending
+   * transaction and coalesced (one in flight per pool and schema). Default `true`.
+   */
+  readonly notify?: boolean;
 }
 
 interface AppendRow {
@@ -96,11 +104,13 @@ class PostgresEventStore implements EventStore {
   readonly name = 'postgres';
   readonly #conn: ResolvedConnection;
   readonly #joinTransactions: boolean;
+  readonly #notify: boolean;
   #closed = false;
 
   constructor(options: PostgresEventStoreOptions = {}) {
     this.#conn = resolveConnection(options);
     this.#joinTransactions = options.joinTransactions ?? true;
+    this.#notify = options.notify ?? true;
   }
 
   /** The schema this store reads and writes. */
@@ -108,12 +118,14 @@ class PostgresEventStore implements EventStore {
     return this.#conn.schema;
   }
 
+  #transaction(): PostgresTransaction | undefined {
+    if (!this.#joinTransactions) return undefined;
+    const tx = currentPostgresTransaction();
+    return tx !== undefined && tx.schema === this.#conn.schema ? tx : undefined;
+  }
+
   #db(): Queryable {
-    if (this.#joinTransactions) {
-      const tx = currentPostgresTransaction();
-      if (tx !== undefined && tx.schema === this.#conn.schema) return tx.client;
-    }
-    return this.#conn.pool;
+    return this.#transaction()?.client ?? this.#conn.pool;
   }
 
   async append(
@@ -145,8 +157,9 @@ class PostgresEventStore implements EventStore {
       })),
     );
     let row: AppendRow | undefined;
+    const tx = this.#transaction();
     try {
-      const result = await this.#db().query<AppendRow>(
+      const result = await (tx?.client ?? this.#conn.pool).query<AppendRow>(
         `SELECT ok, stream_version, last_position, duplicate_event_id FROM ${this.#conn.q}.append_events($1, $2, $3, $4::jsonb)`,
         [streamId, mode, version, payload],
       );
@@ -174,6 +187,11 @@ class PostgresEventStore implements EventStore {
       throw new ConcurrencyError(streamId, mode === 'exists' ? 1 : version, row.stream_version, {
         adapter: ADAPTER,
       });
+    }
+    if (this.#notify && events.length > 0) {
+      const notifier = appendNotifier(this.#conn.pool, this.#conn.schema);
+      if (tx === undefined) notifier.poke();
+      else runAfterCommit(tx.client, () => notifier.poke());
     }
     return { version: row.stream_version, position: Number(row.last_position) };
   }

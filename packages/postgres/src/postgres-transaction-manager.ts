@@ -10,6 +10,7 @@ import {
 } from '@finaegis/core';
 import { checkChannelName, checkSendOptions, checkTransportMessage } from '@finaegis/core/adapter';
 import type pg from 'pg';
+import { endTransaction } from './append-notifier';
 import {
   ambientTransaction,
   type PostgresConnectionOptions,
@@ -84,6 +85,7 @@ class PostgresTransactionManager implements TransactionManager {
     const onError = (): void => {};
     client.on('error', onError);
     const release = (destroy?: unknown): void => {
+      endTransaction(client, false);
       if (!destroy) client.removeListener('error', onError);
       client.release(destroy === undefined ? undefined : destroy instanceof Error ? destroy : true);
     };
@@ -150,6 +152,7 @@ class PostgresTransactionManager implements TransactionManager {
         throw reason;
       }
       state.ended = true;
+      endTransaction(client, tag === 'COMMIT');
       release();
       // PostgreSQL answers COMMIT of a transaction that a failed statement aborted with ROLLBACK,
       // not an error: resolving here would tell the caller that nothing-at-all was committed.
