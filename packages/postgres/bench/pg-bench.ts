@@ -8,8 +8,22 @@
 //   ROUNDS=5 APPENDS=4000 WRITERS=1,4,16,64 READS=20 pnpm bench postgres
 
 import { getPostgreSQLEventStore } from '@event-driven-io/emmett-postgresql';
-import { newId } from '@finaegis/core';
-import { createPostgresEventStore, migrate } from '@finaegis/postgres';
+import {
+  DomainEvent,
+  type EventInit,
+  EventSerializer,
+  MessageRegistry,
+  newId,
+  Projection,
+  Projector,
+  silentLogger,
+} from '@finaegis/core';
+import {
+  createPostgresCheckpointStore,
+  createPostgresEventStore,
+  listenForAppends,
+  migrate,
+} from '@finaegis/postgres';
 import pg from 'pg';
 
 const BASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -124,6 +138,65 @@ async function run(subject: Subject, writers: number, withReads: boolean): Promi
   };
 }
 
+class Pinged extends DomainEvent {
+  static readonly messageType = 'bench.Pinged';
+  constructor(
+    readonly sentAt: number,
+    init?: EventInit,
+  ) {
+    super(init);
+  }
+}
+
+/**
+ * Push latency at low load: one append every 20 ms, a projector that polls only every 5 s and is
+ * woken by LISTEN/NOTIFY; time from before the append to the handler, in ms.
+ */
+async function pushLatency(url: string, count: number): Promise<number[]> {
+  const pool = new pg.Pool({ connectionString: url, max: 4 });
+  pool.on('error', () => {});
+  await migrate({ pool, schema: 'finaegis' });
+  const registry = new MessageRegistry().register(Pinged);
+  const store = createPostgresEventStore({ pool, schema: 'finaegis' });
+  const now = () => performance.timeOrigin + performance.now();
+  const latencies: number[] = [];
+  const projector = new Projector(
+    new Projection(`push-${newId()}`).on(Pinged, (event) => {
+      latencies.push(now() - event.sentAt);
+    }),
+    {
+      store,
+      checkpoints: createPostgresCheckpointStore({ pool, schema: 'finaegis' }),
+      registry,
+      pollIntervalMs: 5_000,
+      logger: silentLogger,
+    },
+  );
+  await projector.catchUp();
+  const subscription = await listenForAppends({ pool, schema: 'finaegis', logger: silentLogger }, () =>
+    projector.wake(),
+  );
+  projector.start();
+  const serializer = new EventSerializer(registry);
+  for (let n = 0; n < count; n++) {
+    await store.append(
+      `ping-${newId()}`,
+      [serializer.serialize(new Pinged(now(), { aggregateId: `${n}` }))],
+      {
+        expectedVersion: 0,
+      },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const deadline = Date.now() + 10_000;
+  while (latencies.length < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  await projector.stop();
+  await subscription.close();
+  await pool.end();
+  if (latencies.length !== count) throw new Error(`push latency: ${latencies.length} of ${count} applied`);
+  return latencies;
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -182,6 +255,12 @@ async function main(): Promise<void> {
         `stream reads/s (${READ_WRITERS} readers): ${names[0]} ${median(a!.map((r) => r.streamReadsPerSecond)).toFixed(0)}, ${names[1]} ${median(b!.map((r) => r.streamReadsPerSecond)).toFixed(0)}, ratio ${median(ratios).toFixed(2)}×`,
       );
     }
+    const pings = Number(process.env.PINGS ?? 200);
+    const latencies = (await pushLatency(url.toString(), pings)).sort((a, b) => a - b);
+    const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * q))]!;
+    console.log(
+      `push latency (append → projection applied, ${pings} appends 20 ms apart, projector polling every 5 s, woken by NOTIFY): p50 ${at(0.5).toFixed(1)} ms, p95 ${at(0.95).toFixed(1)} ms, max ${at(1).toFixed(1)} ms`,
+    );
   } finally {
     await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
     await admin.end();
