@@ -6,9 +6,9 @@ export function eventsChannel(schema: string): string {
 }
 
 /**
- * @internal Announces committed appends with `NOTIFY`, outside the appending transaction: a NOTIFY
- * inside it would take PostgreSQL's commit-time notification lock and serialise every append's
- * commit again. Coalesced: while one NOTIFY is in flight, any number of appends add one more, so
+ * @internal Announces committed appends (or outbox rows) with `NOTIFY`, outside the transaction
+ * that wrote them: a NOTIFY inside it would take PostgreSQL's commit-time notification lock and
+ * serialise those commits again. Coalesced: while one NOTIFY is in flight, any number of appends add one more, so
  * under load it costs one small query per round trip, not per append. Best effort: a lost NOTIFY
  * costs listeners one poll interval.
  */
@@ -44,14 +44,18 @@ class AppendNotifier {
 
 const notifiers = new WeakMap<pg.Pool, Map<string, AppendNotifier>>();
 
-/** @internal One notifier per pool and schema, shared by every store and transaction manager on it. */
-export function appendNotifier(pool: pg.Pool, schema: string): AppendNotifier {
-  let bySchema = notifiers.get(pool);
-  if (bySchema === undefined) notifiers.set(pool, (bySchema = new Map()));
-  let notifier = bySchema.get(schema);
-  if (notifier === undefined)
-    bySchema.set(schema, (notifier = new AppendNotifier(pool, eventsChannel(schema))));
+/** @internal One notifier per pool and NOTIFY channel, shared by every store and transaction manager on it. */
+export function notifierFor(pool: pg.Pool, channel: string): AppendNotifier {
+  let byChannel = notifiers.get(pool);
+  if (byChannel === undefined) notifiers.set(pool, (byChannel = new Map()));
+  let notifier = byChannel.get(channel);
+  if (notifier === undefined) byChannel.set(channel, (notifier = new AppendNotifier(pool, channel)));
   return notifier;
+}
+
+/** @internal The notifier of a schema's appends. */
+export function appendNotifier(pool: pg.Pool, schema: string): AppendNotifier {
+  return notifierFor(pool, eventsChannel(schema));
 }
 
 // Work to run once a transaction's COMMIT succeeded, by client (a client runs one transaction at a time).

@@ -36,6 +36,11 @@ export interface PostgresEventStoreOptions extends PostgresConnectionOptions {
    * transaction and coalesced (one in flight per pool and schema). Default `true`.
    */
   readonly notify?: boolean;
+  /**
+   * How long `readAll` waits for committed events it holds back because an older transaction (any
+   * in the cluster) is still running, before returning only what lies below it. Default 2000 ms.
+   */
+  readonly holdBackWaitMs?: number;
 }
 
 interface AppendRow {
@@ -105,12 +110,14 @@ class PostgresEventStore implements EventStore {
   readonly #conn: ResolvedConnection;
   readonly #joinTransactions: boolean;
   readonly #notify: boolean;
+  readonly #holdBackWaitMs: number;
   #closed = false;
 
   constructor(options: PostgresEventStoreOptions = {}) {
     this.#conn = resolveConnection(options);
     this.#joinTransactions = options.joinTransactions ?? true;
     this.#notify = options.notify ?? true;
+    this.#holdBackWaitMs = positiveInt('holdBackWaitMs', options.holdBackWaitMs, 0) ?? 2_000;
   }
 
   /** The schema this store reads and writes. */
@@ -220,14 +227,24 @@ class PostgresEventStore implements EventStore {
   async readAll(options: { after?: number; limit?: number } = {}): Promise<StoredEvent[]> {
     const after = positiveInt('after', options.after, 0) ?? 0;
     const limit = positiveInt('limit', options.limit, 0);
-    const result = await this.#db().query<EventRow>(
-      // Only below the oldest running transaction: nothing can still commit there (see migration 0002).
-      `SELECT ${EVENT_COLUMNS} FROM ${this.#conn.q}.events
-        WHERE position > $1 AND position < ${this.#conn.q}.visible_position_bound()
-        ORDER BY position LIMIT $2`,
-      [after, limit ?? null],
-    );
-    return result.rows.map(toStored);
+    // Inside a transaction that appended, its own events stay held back until it commits: no wait.
+    const deadline = Date.now() + (this.#transaction() === undefined ? this.#holdBackWaitMs : 0);
+    for (;;) {
+      // Each statement returns the page as committed and the bound below which nothing can still
+      // commit (the oldest running transaction, see migration 0002); only rows below it are given out.
+      const result = await this.#db().query<EventRow & { bound: string | null }>(
+        `SELECT ${EVENT_COLUMNS}, ${this.#conn.q}.visible_position_bound() AS bound
+           FROM ${this.#conn.q}.events WHERE position > $1 ORDER BY position LIMIT $2`,
+        [after, limit ?? null],
+      );
+      const rows = result.rows;
+      const bound = rows.length === 0 ? 0 : Number(rows[0]!.bound);
+      const visible = rows.filter((row) => Number(row.position) < bound);
+      // Committed rows held back by an older transaction still running: wait for it a little, so a
+      // reader right after an append sees it (read your writes), then give out what is safe.
+      if (visible.length === rows.length || Date.now() >= deadline) return visible.map(toStored);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
   }
 
   async streamVersion(streamId: string): Promise<number> {

@@ -87,7 +87,7 @@ describe('PostgresEventStore', () => {
   });
 
   test('a later append does not wait for an open transaction, and readAll keeps it out until that transaction ends', async () => {
-    const s = store();
+    const s = createPostgresEventStore({ pool: db.pool, schema: db.schema, holdBackWaitMs: 50 });
     const manager = createPostgresTransactionManager({ pool: db.pool, schema: db.schema });
     const before = await lastPosition();
     let letCommit!: () => void;

@@ -36,7 +36,11 @@ describe('migrate', () => {
   test('creates the schema, records what it applied, and is idempotent', async () => {
     const schema = newSchema();
     const first = await migrate({ pool, schema });
-    expect(first.applied).toEqual(['0001_init.sql', '0002_positions_by_transaction.sql']);
+    expect(first.applied).toEqual([
+      '0001_init.sql',
+      '0002_positions_by_transaction.sql',
+      '0003_outbox_commit_order.sql',
+    ]);
     expect(await tables(schema)).toEqual([
       'checkpoints',
       'events',
@@ -48,13 +52,21 @@ describe('migrate', () => {
     const second = await migrate({ pool, schema });
     expect(second.applied).toEqual([]);
     const { rows } = await pool.query(`SELECT name FROM "${schema}".migrations`);
-    expect(rows).toEqual([{ name: '0001_init.sql' }, { name: '0002_positions_by_transaction.sql' }]);
+    expect(rows).toEqual([
+      { name: '0001_init.sql' },
+      { name: '0002_positions_by_transaction.sql' },
+      { name: '0003_outbox_commit_order.sql' },
+    ]);
   });
 
   test('concurrent callers are serialised by the advisory lock: applied exactly once', async () => {
     const schema = newSchema();
     const results = await Promise.all(Array.from({ length: 6 }, () => migrate({ pool, schema })));
-    expect(results.flatMap((r) => r.applied)).toEqual(['0001_init.sql', '0002_positions_by_transaction.sql']);
+    expect(results.flatMap((r) => r.applied)).toEqual([
+      '0001_init.sql',
+      '0002_positions_by_transaction.sql',
+      '0003_outbox_commit_order.sql',
+    ]);
     const { rows } = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".position_origin`);
     expect(Number(rows[0]!.n)).toBe(1);
   });
@@ -81,7 +93,7 @@ describe('migrate', () => {
     const before = await pool.query<{ p: string }>(`SELECT position AS p FROM "${schema}".events ORDER BY 1`);
     expect(before.rows.map((r) => Number(r.p))).toEqual([1, 2]);
     const upgraded = await migrate({ pool, schema });
-    expect(upgraded.applied).toEqual(['0002_positions_by_transaction.sql']);
+    expect(upgraded.applied).toEqual(['0002_positions_by_transaction.sql', '0003_outbox_commit_order.sql']);
     const next = await append(old, 'a', 2);
     expect(next.position).toBeGreaterThan(2);
     const all = await old.readAll();
@@ -117,7 +129,7 @@ describe('finaegis-postgres CLI', () => {
       0,
     );
     expect(lines).toEqual([
-      `schema ${schema}: applied 0001_init.sql, 0002_positions_by_transaction.sql`,
+      `schema ${schema}: applied 0001_init.sql, 0002_positions_by_transaction.sql, 0003_outbox_commit_order.sql`,
       `schema ${schema} is up to date`,
     ]);
   });
@@ -149,6 +161,8 @@ describe('finaegis-postgres CLI', () => {
       ['--import', 'tsx', bin, 'migrate', '--url', DATABASE_URL, '--schema', schema],
       { cwd: fileURLToPath(new URL('..', import.meta.url)) },
     );
-    expect(stdout.trim()).toBe(`schema ${schema}: applied 0001_init.sql, 0002_positions_by_transaction.sql`);
+    expect(stdout.trim()).toBe(
+      `schema ${schema}: applied 0001_init.sql, 0002_positions_by_transaction.sql, 0003_outbox_commit_order.sql`,
+    );
   });
 });
