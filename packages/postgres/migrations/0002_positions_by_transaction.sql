@@ -3,8 +3,8 @@
 --
 --   position = base + (xid - origin_xid) * 4096 + ordinal        (ordinal 0 .. 4095)
 --
--- Readers of the global order only return positions below the oldest transaction still running
--- (pg_snapshot_xmin). Every event below that bound belongs to a finished transaction, so it is
+-- Readers of the global order only return positions below the oldest transaction of this database
+-- still running. Every event below that bound belongs to a finished transaction, so it is
 -- either visible already or was rolled back: nothing can appear there later, and a reader that
 -- has passed position P never finds a new event below P. Positions have gaps (every transaction
 -- in the cluster consumes an xid, aborted appends leave holes); they still only increase in the
@@ -24,13 +24,60 @@ SELECT true, c.last_position + 1, pg_snapshot_xmin(pg_current_snapshot())::text:
 DROP FUNCTION append_events(text, text, integer, jsonb);
 DROP TABLE position_counter;
 
--- The lowest position a transaction that is still running could hold: readers stop below it.
-CREATE FUNCTION visible_position_bound() RETURNS bigint
-LANGUAGE sql STABLE
+-- The oldest transaction of this database still running, as a 64-bit xid (its snapshot's xmax
+-- when none is): every transaction below it has ended. Transactions of other databases cannot
+-- write here, so, unlike pg_snapshot_xmin, they do not hold readers back. pg_stat_activity shows
+-- backend_xid to every role; its 32-bit xids are widened against xmax (running xids are less than
+-- 2^31 behind it). Prepared transactions count too. Under REPEATABLE READ or SERIALIZABLE the
+-- caller's one snapshot is older than this look, so its xmin is the bound.
+CREATE FUNCTION oldest_running_xid() RETURNS bigint
+LANGUAGE plpgsql VOLATILE
 SET search_path FROM CURRENT
 AS $$
-  SELECT o.base + (pg_snapshot_xmin(pg_current_snapshot())::text::bigint - o.origin_xid) * 4096
-    FROM position_origin o
+DECLARE
+  v_xmax bigint := pg_snapshot_xmax(pg_current_snapshot())::text::bigint;
+  v_oldest bigint;
+BEGIN
+  IF current_setting('transaction_isolation') <> 'read committed' THEN
+    RETURN pg_snapshot_xmin(pg_current_snapshot())::text::bigint;
+  END IF;
+  -- Backend status is cached per transaction: read it afresh.
+  PERFORM pg_stat_clear_snapshot();
+  SELECT min(v_xmax - ((v_xmax - x.xid32) % 4294967296 + 4294967296) % 4294967296) INTO v_oldest
+    FROM (SELECT a.backend_xid::text::bigint AS xid32 FROM pg_stat_activity a
+           WHERE a.datname = current_database() AND a.backend_xid IS NOT NULL
+          UNION ALL
+          SELECT p.transaction::text::bigint FROM pg_prepared_xacts p
+           WHERE p.database = current_database()) AS x;
+  RETURN least(v_xmax, coalesce(v_oldest, v_xmax));
+END
+$$;
+
+-- The lowest position a transaction that is still running could hold: readers stop below it.
+CREATE FUNCTION visible_position_bound() RETURNS bigint
+LANGUAGE sql VOLATILE
+SET search_path FROM CURRENT
+AS $$
+  SELECT o.base + (oldest_running_xid() - o.origin_xid) * 4096 FROM position_origin o
+$$;
+
+-- The page readAll asks for, as committed, and the bound it may give out below. The bound is taken
+-- first and the rows by a later statement (a plpgsql statement takes its own snapshot under READ
+-- COMMITTED): a transaction that ends between the two is then both past the bound and visible.
+CREATE FUNCTION read_all(p_after bigint, p_limit integer)
+RETURNS TABLE (bound bigint, "position" bigint, event_id text, stream_id text, version integer, type text,
+               data jsonb, metadata jsonb, occurred_ms bigint)
+LANGUAGE plpgsql VOLATILE
+SET search_path FROM CURRENT
+AS $$
+DECLARE
+  v_bound bigint := visible_position_bound();
+BEGIN
+  RETURN QUERY
+    SELECT v_bound, e.position, e.event_id, e.stream_id, e.version, e.type, e.data, e.metadata,
+           round(extract(epoch FROM e.occurred_at) * 1000)::bigint
+      FROM events e WHERE e.position > p_after ORDER BY e.position LIMIT p_limit;
+END
 $$;
 
 -- One round trip per append. The stream's own advisory lock (not a global one) makes the version

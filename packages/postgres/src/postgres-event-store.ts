@@ -230,11 +230,11 @@ class PostgresEventStore implements EventStore {
     // Inside a transaction that appended, its own events stay held back until it commits: no wait.
     const deadline = Date.now() + (this.#transaction() === undefined ? this.#holdBackWaitMs : 0);
     for (;;) {
-      // Each statement returns the page as committed and the bound below which nothing can still
-      // commit (the oldest running transaction, see migration 0002); only rows below it are given out.
-      const result = await this.#db().query<EventRow & { bound: string | null }>(
-        `SELECT ${EVENT_COLUMNS}, ${this.#conn.q}.visible_position_bound() AS bound
-           FROM ${this.#conn.q}.events WHERE position > $1 ORDER BY position LIMIT $2`,
+      // The page as committed and the bound below which nothing can still commit (the oldest
+      // running transaction of the database, see migration 0002); only rows below it are given out.
+      const result = await this.#db().query<EventRow & { bound: string }>(
+        `SELECT bound, position, event_id, stream_id, version, type, data, metadata, occurred_ms
+           FROM ${this.#conn.q}.read_all($1, $2)`,
         [after, limit ?? null],
       );
       const rows = result.rows;
