@@ -14,7 +14,7 @@ export interface AppendSubscription {
 }
 
 // After a notification, call again at these delays: an append that committed while an older
-// transaction (anywhere in the cluster) was still running is held back by readAll until that one
+// transaction (of this database) was still running is held back by readAll until that one
 // ends, and no second NOTIFY would say when.
 const FOLLOW_UPS_MS = [10, 50, 250] as const;
 

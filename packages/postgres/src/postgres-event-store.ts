@@ -37,8 +37,8 @@ export interface PostgresEventStoreOptions extends PostgresConnectionOptions {
    */
   readonly notify?: boolean;
   /**
-   * How long `readAll` waits for committed events it holds back because an older transaction (any
-   * in the cluster) is still running, before returning only what lies below it. Default 2000 ms.
+   * How long `readAll` waits for committed events it holds back because an older transaction of
+   * the database is still running, before returning only what lies below it. Default 2000 ms.
    */
   readonly holdBackWaitMs?: number;
 }
@@ -102,7 +102,7 @@ function positiveInt(key: string, value: number | undefined, min: number): numbe
 /**
  * EventStore on PostgreSQL. Appends are one statement (a function installed by `migrate`) that
  * locks only its own stream; a position is derived from the appending transaction's id, and
- * `readAll` returns only positions below the oldest transaction still running, so a reader never
+ * `readAll` returns only positions below the oldest transaction of the database still running, so a reader never
  * skips an event that commits later. Positions have gaps; see README.
  */
 class PostgresEventStore implements EventStore {
