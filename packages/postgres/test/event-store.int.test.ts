@@ -116,7 +116,8 @@ describe('PostgresEventStore', () => {
     expect(await s.readAll({ after: before })).toEqual([]);
     letCommit();
     await running;
-    const all = await s.readAll({ after: before });
+    // Waits (as readAll does by default) for other test files' transactions in this database.
+    const all = await store().readAll({ after: before });
     expect(all.map((e) => e.streamId)).toEqual([first, second]);
     expect(result.position).toBe(all[1]!.position);
     expect(all[1]!.position).toBeGreaterThan(all[0]!.position);

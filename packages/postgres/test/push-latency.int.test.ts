@@ -1,29 +1,43 @@
 // Push subscriptions: a projector woken by LISTEN/NOTIFY applies an append within milliseconds,
-// though it polls only every 5 s. Measures append-to-applied latency. Run alone (low load) the p95
-// is 10-20 ms; beside the other test files, their open transactions hold readAll back (it stops
-// below the oldest running transaction of the cluster), so the bound asserted here is the one that
-// proves push rather than poll. `pnpm bench postgres` reports the low-load figure.
+// though it polls only every 5 s. Measures append-to-applied latency, in a database of its own:
+// readAll stops below the oldest running transaction of its database, and the other test files
+// hold transactions open on purpose. Alone (low load) the p95 is about 10 ms, and `pnpm bench
+// postgres` reports it; beside the other files on two cores it reached 150 ms, so what is asserted
+// here is push rather than poll.
 import { EventSerializer, Projection, Projector, silentLogger } from '@finaegis/core';
 import {
   createPostgresCheckpointStore,
   createPostgresEventStore,
   createPostgresTransactionManager,
   listenForAppends,
+  migrate,
 } from '@finaegis/postgres';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Tick, tickRegistry } from './fixtures/tick';
-import { freshSchema, waitUntil } from './helpers';
+import { DATABASE_URL, openPool, waitUntil } from './helpers';
 
-let db: Awaited<ReturnType<typeof freshSchema>>;
+const database = `finaegis_push_${Math.random().toString(36).slice(2, 8)}`;
+let admin: pg.Pool;
+let db: { pool: pg.Pool; schema: string };
 beforeAll(async () => {
-  db = await freshSchema();
+  admin = await openPool(2);
+  await admin.query(`CREATE DATABASE ${database}`);
+  const url = new URL(DATABASE_URL);
+  url.pathname = `/${database}`;
+  const pool = new pg.Pool({ connectionString: url.toString(), max: 10 });
+  pool.on('error', () => {});
+  await migrate({ pool, schema: 'push' });
+  db = { pool, schema: 'push' };
 });
 afterAll(async () => {
-  await db?.drop();
+  await db?.pool.end();
+  await admin?.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  await admin?.end();
 });
 
 describe('push subscriptions', () => {
-  test('appends wake a projector through LISTEN/NOTIFY: applied within milliseconds, not at the next 5 s poll', async () => {
+  test('appends wake a projector through LISTEN/NOTIFY: applied within milliseconds, not at its 5 s poll', async () => {
     const store = createPostgresEventStore({ pool: db.pool, schema: db.schema });
     const manager = createPostgresTransactionManager({ pool: db.pool, schema: db.schema });
     const latencies: number[] = [];
@@ -68,7 +82,7 @@ describe('push subscriptions', () => {
     console.log(
       `[push latency] append to applied, ${count} appends 20 ms apart: p50 ${p50.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms, max ${sorted[count - 1]!.toFixed(1)} ms`,
     );
-    expect(p50).toBeLessThan(50);
+    expect(p50).toBeLessThan(100);
     expect(p95).toBeLessThan(1_000);
   }, 30_000);
 });
