@@ -18,6 +18,7 @@ import {
   type NewEvent,
   Projection,
   ProjectionError,
+  type ProjectionLease,
   Projector,
   renameEvent,
   retryOnConcurrencyError,
@@ -675,5 +676,77 @@ describe('Projector', () => {
     expect(errors[0]).toBeInstanceOf(ProjectionError);
     expect(seen).toEqual([2, 4, 6, 8]);
     expect(projector.running).toBe(false);
+  });
+
+  /** One holder at a time, in memory: what an advisory lock gives the PostgreSQL runner. */
+  class SharedLease {
+    constructor(readonly shared: { holder: string | undefined }) {}
+    forProcess(id: string): ProjectionLease {
+      return {
+        acquire: async () => {
+          if (this.shared.holder === undefined) this.shared.holder = id;
+          return this.shared.holder === id;
+        },
+        release: async () => {
+          if (this.shared.holder === id) this.shared.holder = undefined;
+        },
+      };
+    }
+  }
+
+  test('with a lease, only the holder applies events; another takes over when it stops', async () => {
+    const store = await seeded();
+    const checkpoints = new MemoryCheckpoints();
+    const leases = new SharedLease({ holder: undefined });
+    const appliedBy: string[] = [];
+    const projectors = ['p1', 'p2', 'p3'].map(
+      (id) =>
+        new Projector(
+          new Projection('leased').on(MoneyDeposited, () => {
+            appliedBy.push(id);
+          }),
+          { store, checkpoints, registry: registry(), pollIntervalMs: 1, lease: leases.forProcess(id) },
+        ),
+    );
+    for (const projector of projectors) projector.start();
+    for (let i = 0; i < 500 && appliedBy.length < 4; i++) await new Promise((r) => setTimeout(r, 2));
+    const first = leases.shared.holder!;
+    expect(appliedBy).toEqual([first, first, first, first]);
+    const holder = projectors[['p1', 'p2', 'p3'].indexOf(first)]!;
+    await holder.stop();
+    expect(leases.shared.holder).toBeUndefined();
+    // New events go to the next holder only, from the shared checkpoint.
+    const repository = repositoryOn(store);
+    const account = await repository.load('a-1');
+    account.deposit('1.00');
+    await repository.save(account);
+    for (let i = 0; i < 500 && appliedBy.length < 5; i++) await new Promise((r) => setTimeout(r, 2));
+    const second = leases.shared.holder!;
+    expect(second).not.toBe(first);
+    expect(appliedBy).toEqual([first, first, first, first, second]);
+    for (const projector of projectors) await projector.stop();
+  });
+
+  test('wake() makes a running projector read now instead of after its poll interval', async () => {
+    const store = await seeded();
+    const seen: number[] = [];
+    const projector = new Projector(
+      new Projection('woken').on(MoneyDeposited, (_event, { position }) => {
+        seen.push(position);
+      }),
+      { store, checkpoints: new MemoryCheckpoints(), registry: registry(), pollIntervalMs: 60_000 },
+    );
+    projector.start();
+    for (let i = 0; i < 500 && seen.length < 4; i++) await new Promise((r) => setTimeout(r, 2));
+    const repository = repositoryOn(store);
+    const account = await repository.load('a-2');
+    account.deposit('1.00');
+    await repository.save(account);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(seen).toHaveLength(4);
+    projector.wake();
+    for (let i = 0; i < 500 && seen.length < 5; i++) await new Promise((r) => setTimeout(r, 2));
+    expect(seen).toHaveLength(5);
+    await projector.stop();
   });
 });

@@ -1,3 +1,4 @@
+export { eventsChannel } from './append-notifier';
 export {
   currentPostgresTransaction,
   DEFAULT_DATABASE_URL,
@@ -5,6 +6,11 @@ export {
   type PostgresConnectionOptions,
   type PostgresTransaction,
 } from './connection';
+export {
+  type AppendSubscription,
+  type ListenForAppendsOptions,
+  listenForAppends,
+} from './listen-for-appends';
 export { DEFAULT_MIGRATIONS_DIR, type MigrateOptions, type MigrateResult, migrate } from './migrate';
 export {
   createOutboxRelay,
@@ -25,3 +31,4 @@ export {
   type PostgresTransactionManager,
   type PostgresTransactionManagerOptions,
 } from './postgres-transaction-manager';
+export { createPostgresProjectionLease, type PostgresProjectionLease } from './projection-lease';

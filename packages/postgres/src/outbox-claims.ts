@@ -4,13 +4,15 @@ import { isConflict } from './sql-state';
 
 /*
  * The claiming half of the outbox relay: which rows a relay may take (each channel from its head,
- * in id order), the lease it puts on them, and the updates that settle them, all locking rows in
- * ascending id order so that relays never deadlock one another.
+ * in commit order: `commit_seq`, see migration 0003), the lease it puts on them, and the updates
+ * that settle them, all locking rows in ascending id order so that relays never deadlock one another.
  */
 
 /** @internal An outbox row as a claim reads it. */
 export interface OutboxRow {
   id: string;
+  /** Commit order within the channel (null only for a row committed without `outbox_seal`). */
+  commit_seq: string | null;
   channel: string;
   message_id: string;
   type: string;
@@ -49,7 +51,8 @@ export async function retryConflicts<T>(work: () => Promise<T>): Promise<T> {
 
 /**
  * Each channel's rows up to (not including) the first that is not due or is leased by another
- * relay: a channel is only ever claimed from its head, in id order. `rows` are in id order.
+ * relay: a channel is only ever claimed from its head, in commit order. `rows` are in commit order
+ * within each channel.
  */
 function channelHeads(rows: OutboxRow[]): OutboxRow[] {
   const blocked = new Set<string>();
@@ -64,7 +67,7 @@ function channelHeads(rows: OutboxRow[]): OutboxRow[] {
 
 /** @internal */
 export const PENDING = 'sent_at IS NULL AND failed_at IS NULL';
-const ROW_COLUMNS = `id, channel, message_id, type, body, headers, key, options, attempts,
+const ROW_COLUMNS = `id, commit_seq, channel, message_id, type, body, headers, key, options, attempts,
   available_at <= now() AS due,
   coalesce(lease_until >= now(), false) AS leased_elsewhere,
   coalesce((options->>'delayMs')::bigint, 0)
@@ -148,26 +151,46 @@ export class OutboxClaims {
 
   /**
    * Ordered claim. Channel exclusion comes from advisory locks, not row locks: the relay tries the
-   * channel lock of every channel at the head of the outbox and skips those another relay is
-   * claiming right now (a try never waits, so claims never wait for each other). Only after that
-   * does it read the rows of the channels it locked: the lock is released when the other claim
-   * commits, so this later statement sees that claim's leases and leaves those rows alone.
+   * channel lock of the channels it looks at and skips those another relay is claiming right now
+   * (a try never waits, so claims never wait for each other). Only after that does it read the rows
+   * of the channels it locked: the lock is released when the other claim commits, so this later
+   * statement sees that claim's leases and leaves those rows alone.
+   *
+   * Fairness: it looks at every channel with pending rows (a skip scan over the pending index, not
+   * the first `batchSize` rows, which one busy channel could fill), oldest head first, at most
+   * `batchSize` channels, and takes an equal share of the batch from each.
    */
   async #claimByChannel(client: pg.PoolClient): Promise<OutboxRow[]> {
     const { q, schema } = this.#conn;
     const { rows: channels } = await client.query<{ channel: string; mine: boolean }>(
-      `SELECT channel, pg_try_advisory_xact_lock($2, hashtext($3 || channel)) AS mine
-       FROM (SELECT DISTINCT channel
-             FROM (SELECT channel FROM ${q}.outbox WHERE ${PENDING} ORDER BY id LIMIT $1) AS head) AS c`,
+      `WITH RECURSIVE pending_channels AS (
+         (SELECT channel FROM ${q}.outbox WHERE ${PENDING} ORDER BY channel LIMIT 1)
+         UNION ALL
+         SELECT (SELECT o.channel FROM ${q}.outbox o
+                  WHERE ${PENDING} AND o.channel > p.channel ORDER BY o.channel LIMIT 1)
+         FROM pending_channels p WHERE p.channel IS NOT NULL
+       ), heads AS (
+         SELECT p.channel,
+                (SELECT o.commit_seq FROM ${q}.outbox o
+                  WHERE ${PENDING} AND o.channel = p.channel ORDER BY o.commit_seq NULLS FIRST LIMIT 1) AS head
+         FROM pending_channels p WHERE p.channel IS NOT NULL
+         ORDER BY head NULLS FIRST LIMIT $1
+       )
+       SELECT channel, pg_try_advisory_xact_lock($2, hashtext($3 || channel)) AS mine FROM heads`,
       [this.#batchSize, CHANNEL_LOCK_CLASS, `${schema}.`],
     );
     const mine = channels.filter((c) => c.mine).map((c) => c.channel);
     if (mine.length === 0) return [];
+    const share = Math.max(1, Math.ceil(this.#batchSize / mine.length));
     const { rows } = await client.query<OutboxRow>(
-      `SELECT ${ROW_COLUMNS} FROM ${q}.outbox
-       WHERE ${PENDING} AND channel = ANY($2::text[])
-       ORDER BY id LIMIT $1`,
-      [this.#batchSize, mine],
+      `SELECT r.* FROM unnest($1::text[]) AS c(channel)
+       CROSS JOIN LATERAL (
+         SELECT ${ROW_COLUMNS} FROM ${q}.outbox o
+         WHERE ${PENDING} AND o.channel = c.channel
+         ORDER BY o.commit_seq NULLS FIRST, o.id LIMIT $2
+       ) AS r
+       ORDER BY r.commit_seq NULLS FIRST, r.id`,
+      [mine, share],
     );
     return this.#lease(client, channelHeads(rows));
   }

@@ -10,9 +10,10 @@ import {
 } from '@finaegis/core';
 import { DEFAULT_RETRY_POLICY, failureDecision, formatCause } from '@finaegis/core/adapter';
 import { type PostgresConnectionOptions, type ResolvedConnection, resolveConnection } from './connection';
+import { NotificationListener } from './notification-listener';
 import { OutboxClaims, type OutboxRow, retryConflicts } from './outbox-claims';
-import { OutboxListener } from './outbox-listener';
 import { PostgresError } from './postgres-error';
+import { outboxChannel } from './postgres-transaction-manager';
 import { isConflict } from './sql-state';
 
 const ADAPTER = '@finaegis/postgres';
@@ -83,7 +84,7 @@ class OutboxRelay {
   readonly #pollIntervalMs: number;
   readonly #retry: { readonly attempts: number; readonly backoff: BackoffPolicy };
   readonly #claims: OutboxClaims;
-  readonly #listener: OutboxListener | undefined;
+  readonly #listener: NotificationListener | undefined;
   readonly #logger: Logger;
   #running = false;
   #loop: Promise<void> | undefined;
@@ -109,7 +110,7 @@ class OutboxRelay {
     this.#logger = options.logger ?? consoleLogger('finaegis.postgres');
     this.#listener =
       (options.listen ?? true)
-        ? new OutboxListener(this.#conn, this.#logger, () => {
+        ? new NotificationListener(this.#conn, outboxChannel(this.#conn.schema), this.#logger, () => {
             this.#notified = true;
             this.#wake?.();
           })

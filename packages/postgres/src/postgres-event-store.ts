@@ -9,10 +9,12 @@ import {
   type Snapshot,
   type StoredEvent,
 } from '@finaegis/core';
+import { appendNotifier, runAfterCommit } from './append-notifier';
 import {
   currentPostgresTransaction,
   isUniqueViolation,
   type PostgresConnectionOptions,
+  type PostgresTransaction,
   type Queryable,
   type ResolvedConnection,
   resolveConnection,
@@ -28,6 +30,17 @@ export interface PostgresEventStoreOptions extends PostgresConnectionOptions {
    * transaction's client. Default `true`.
    */
   readonly joinTransactions?: boolean;
+  /**
+   * After an append commits, `NOTIFY` listeners on this schema (see `listenForAppends`), so push
+   * subscribers read at once instead of at their next poll. Sent outside the appending
+   * transaction and coalesced (one in flight per pool and schema). Default `true`.
+   */
+  readonly notify?: boolean;
+  /**
+   * How long `readAll` waits for committed events it holds back because an older transaction of
+   * the database is still running, before returning only what lies below it. Default 2000 ms.
+   */
+  readonly holdBackWaitMs?: number;
 }
 
 interface AppendRow {
@@ -88,17 +101,23 @@ function positiveInt(key: string, value: number | undefined, min: number): numbe
 
 /**
  * EventStore on PostgreSQL. Appends are one statement (a function installed by `migrate`) that
- * takes the global position counter's row lock, so positions follow commit order; see README.
+ * locks only its own stream; a position is derived from the appending transaction's id, and
+ * `readAll` returns only positions below the oldest transaction of the database still running, so a reader never
+ * skips an event that commits later. Positions have gaps; see README.
  */
 class PostgresEventStore implements EventStore {
   readonly name = 'postgres';
   readonly #conn: ResolvedConnection;
   readonly #joinTransactions: boolean;
+  readonly #notify: boolean;
+  readonly #holdBackWaitMs: number;
   #closed = false;
 
   constructor(options: PostgresEventStoreOptions = {}) {
     this.#conn = resolveConnection(options);
     this.#joinTransactions = options.joinTransactions ?? true;
+    this.#notify = options.notify ?? true;
+    this.#holdBackWaitMs = positiveInt('holdBackWaitMs', options.holdBackWaitMs, 0) ?? 2_000;
   }
 
   /** The schema this store reads and writes. */
@@ -106,12 +125,14 @@ class PostgresEventStore implements EventStore {
     return this.#conn.schema;
   }
 
+  #transaction(): PostgresTransaction | undefined {
+    if (!this.#joinTransactions) return undefined;
+    const tx = currentPostgresTransaction();
+    return tx !== undefined && tx.schema === this.#conn.schema ? tx : undefined;
+  }
+
   #db(): Queryable {
-    if (this.#joinTransactions) {
-      const tx = currentPostgresTransaction();
-      if (tx !== undefined && tx.schema === this.#conn.schema) return tx.client;
-    }
-    return this.#conn.pool;
+    return this.#transaction()?.client ?? this.#conn.pool;
   }
 
   async append(
@@ -143,8 +164,9 @@ class PostgresEventStore implements EventStore {
       })),
     );
     let row: AppendRow | undefined;
+    const tx = this.#transaction();
     try {
-      const result = await this.#db().query<AppendRow>(
+      const result = await (tx?.client ?? this.#conn.pool).query<AppendRow>(
         `SELECT ok, stream_version, last_position, duplicate_event_id FROM ${this.#conn.q}.append_events($1, $2, $3, $4::jsonb)`,
         [streamId, mode, version, payload],
       );
@@ -160,6 +182,9 @@ class PostgresEventStore implements EventStore {
         }
         throw new ConcurrencyError(streamId, version, undefined, { adapter: ADAPTER, cause: error });
       }
+      if ((error as { code?: string }).code === '54000') {
+        throw new InvalidArgumentError(ADAPTER, 'events', (error as Error).message);
+      }
       throw error;
     }
     if (row === undefined) throw new PostgresError('unexpected-result', 'append_events returned no row');
@@ -169,6 +194,11 @@ class PostgresEventStore implements EventStore {
       throw new ConcurrencyError(streamId, mode === 'exists' ? 1 : version, row.stream_version, {
         adapter: ADAPTER,
       });
+    }
+    if (this.#notify && events.length > 0) {
+      const notifier = appendNotifier(this.#conn.pool, this.#conn.schema);
+      if (tx === undefined) notifier.poke();
+      else runAfterCommit(tx.client, () => notifier.poke());
     }
     return { version: row.stream_version, position: Number(row.last_position) };
   }
@@ -186,14 +216,35 @@ class PostgresEventStore implements EventStore {
     return result.rows.map(toStored);
   }
 
+  /** The highest position `readAll` would return now (0 when empty). */
+  async headPosition(): Promise<number> {
+    const result = await this.#db().query<{ p: string }>(
+      `SELECT coalesce(max(position), 0) AS p FROM ${this.#conn.q}.events WHERE position < ${this.#conn.q}.visible_position_bound()`,
+    );
+    return Number(result.rows[0]?.p ?? 0);
+  }
+
   async readAll(options: { after?: number; limit?: number } = {}): Promise<StoredEvent[]> {
     const after = positiveInt('after', options.after, 0) ?? 0;
     const limit = positiveInt('limit', options.limit, 0);
-    const result = await this.#db().query<EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM ${this.#conn.q}.events WHERE position > $1 ORDER BY position LIMIT $2`,
-      [after, limit ?? null],
-    );
-    return result.rows.map(toStored);
+    // Inside a transaction that appended, its own events stay held back until it commits: no wait.
+    const deadline = Date.now() + (this.#transaction() === undefined ? this.#holdBackWaitMs : 0);
+    for (;;) {
+      // The page as committed and the bound below which nothing can still commit (the oldest
+      // running transaction of the database, see migration 0002); only rows below it are given out.
+      const result = await this.#db().query<EventRow & { bound: string }>(
+        `SELECT bound, position, event_id, stream_id, version, type, data, metadata, occurred_ms
+           FROM ${this.#conn.q}.read_all($1, $2)`,
+        [after, limit ?? null],
+      );
+      const rows = result.rows;
+      const bound = rows.length === 0 ? 0 : Number(rows[0]!.bound);
+      const visible = rows.filter((row) => Number(row.position) < bound);
+      // Committed rows held back by an older transaction still running: wait for it a little, so a
+      // reader right after an append sees it (read your writes), then give out what is safe.
+      if (visible.length === rows.length || Date.now() >= deadline) return visible.map(toStored);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
   }
 
   async streamVersion(streamId: string): Promise<number> {

@@ -10,6 +10,7 @@ import {
 } from '@finaegis/core';
 import { checkChannelName, checkSendOptions, checkTransportMessage } from '@finaegis/core/adapter';
 import type pg from 'pg';
+import { endTransaction, notifierFor } from './append-notifier';
 import {
   ambientTransaction,
   type PostgresConnectionOptions,
@@ -22,7 +23,7 @@ import { IN_FAILED_TRANSACTION, isDatabaseTimeout, sqlState } from './sql-state'
 export interface PostgresTransactionManagerOptions extends PostgresConnectionOptions {
   /**
    * After a commit that enqueued outbox rows, `NOTIFY` relays listening on this schema so they
-   * send at once instead of at their next poll. Default `true`.
+   * send at once instead of at their next poll (sent after COMMIT, coalesced). Default `true`.
    */
   readonly notify?: boolean;
 }
@@ -84,6 +85,7 @@ class PostgresTransactionManager implements TransactionManager {
     const onError = (): void => {};
     client.on('error', onError);
     const release = (destroy?: unknown): void => {
+      endTransaction(client, false);
       if (!destroy) client.removeListener('error', onError);
       client.release(destroy === undefined ? undefined : destroy instanceof Error ? destroy : true);
     };
@@ -135,8 +137,8 @@ class PostgresTransactionManager implements TransactionManager {
     if (outcome.kind === 'resolved' && state.doomed === undefined) {
       let tag: string;
       try {
-        if (state.enqueued && this.#notify)
-          await client.query('SELECT pg_notify($1, $2)', [outboxChannel(schema), '']);
+        // Numbers the rows in commit order (see migration 0003); its channel locks end with COMMIT.
+        if (state.enqueued) await client.query(`SELECT ${q}.outbox_seal()`);
         tag = (await client.query('COMMIT')).command;
       } catch (error) {
         state.ended = true;
@@ -150,6 +152,8 @@ class PostgresTransactionManager implements TransactionManager {
         throw reason;
       }
       state.ended = true;
+      endTransaction(client, tag === 'COMMIT');
+      if (tag === 'COMMIT' && state.enqueued && this.#notify) notifierFor(pool, outboxChannel(schema)).poke();
       release();
       // PostgreSQL answers COMMIT of a transaction that a failed statement aborted with ROLLBACK,
       // not an error: resolving here would tell the caller that nothing-at-all was committed.

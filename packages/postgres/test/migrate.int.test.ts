@@ -36,29 +36,69 @@ describe('migrate', () => {
   test('creates the schema, records what it applied, and is idempotent', async () => {
     const schema = newSchema();
     const first = await migrate({ pool, schema });
-    expect(first.applied).toEqual(['0001_init.sql']);
+    expect(first.applied).toEqual([
+      '0001_init.sql',
+      '0002_positions_by_transaction.sql',
+      '0003_outbox_commit_order.sql',
+    ]);
     expect(await tables(schema)).toEqual([
       'checkpoints',
       'events',
       'migrations',
       'outbox',
-      'position_counter',
+      'position_origin',
       'snapshots',
     ]);
     const second = await migrate({ pool, schema });
     expect(second.applied).toEqual([]);
     const { rows } = await pool.query(`SELECT name FROM "${schema}".migrations`);
-    expect(rows).toEqual([{ name: '0001_init.sql' }]);
+    expect(rows).toEqual([
+      { name: '0001_init.sql' },
+      { name: '0002_positions_by_transaction.sql' },
+      { name: '0003_outbox_commit_order.sql' },
+    ]);
   });
 
   test('concurrent callers are serialised by the advisory lock: applied exactly once', async () => {
     const schema = newSchema();
     const results = await Promise.all(Array.from({ length: 6 }, () => migrate({ pool, schema })));
-    expect(results.flatMap((r) => r.applied)).toEqual(['0001_init.sql']);
-    const { rows } = await pool.query<{ n: string }>(
-      `SELECT count(*) AS n FROM "${schema}".position_counter`,
-    );
+    expect(results.flatMap((r) => r.applied)).toEqual([
+      '0001_init.sql',
+      '0002_positions_by_transaction.sql',
+      '0003_outbox_commit_order.sql',
+    ]);
+    const { rows } = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".position_origin`);
     expect(Number(rows[0]!.n)).toBe(1);
+  });
+
+  test('upgrades a 0001 schema that holds events: old positions stay, new ones come after them', async () => {
+    const schema = newSchema();
+    const { mkdtemp, copyFile } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { DEFAULT_MIGRATIONS_DIR } = await import('../src/migrate');
+    const onlyFirst = await mkdtemp(join(tmpdir(), 'finaegis-migrations-'));
+    await copyFile(join(DEFAULT_MIGRATIONS_DIR, '0001_init.sql'), join(onlyFirst, '0001_init.sql'));
+    await migrate({ pool, schema, migrationsDir: onlyFirst });
+    const { createPostgresEventStore } = await import('@finaegis/postgres');
+    const append = (store: ReturnType<typeof createPostgresEventStore>, stream: string, version: number) =>
+      store.append(
+        stream,
+        [{ eventId: `${stream}-${version}`, type: 'T', data: {}, metadata: {}, occurredAt: Date.now() }],
+        { expectedVersion: version },
+      );
+    const old = createPostgresEventStore({ pool, schema });
+    await append(old, 'a', 0);
+    await append(old, 'a', 1);
+    const before = await pool.query<{ p: string }>(`SELECT position AS p FROM "${schema}".events ORDER BY 1`);
+    expect(before.rows.map((r) => Number(r.p))).toEqual([1, 2]);
+    const upgraded = await migrate({ pool, schema });
+    expect(upgraded.applied).toEqual(['0002_positions_by_transaction.sql', '0003_outbox_commit_order.sql']);
+    const next = await append(old, 'a', 2);
+    expect(next.position).toBeGreaterThan(2);
+    const all = await old.readAll();
+    expect(all.map((e) => e.version)).toEqual([1, 2, 3]);
+    expect(all.map((e) => e.position)).toEqual([1, 2, next.position]);
   });
 
   test('a bad schema name is a ConfigError before anything runs', async () => {
@@ -88,7 +128,10 @@ describe('finaegis-postgres CLI', () => {
     expect(await runCli(['migrate', '--url', DATABASE_URL, '--schema', schema], (l) => lines.push(l))).toBe(
       0,
     );
-    expect(lines).toEqual([`schema ${schema}: applied 0001_init.sql`, `schema ${schema} is up to date`]);
+    expect(lines).toEqual([
+      `schema ${schema}: applied 0001_init.sql, 0002_positions_by_transaction.sql, 0003_outbox_commit_order.sql`,
+      `schema ${schema} is up to date`,
+    ]);
   });
 
   test('bad usage exits 2 with the usage text; a bad url exits 1', async () => {
@@ -118,6 +161,8 @@ describe('finaegis-postgres CLI', () => {
       ['--import', 'tsx', bin, 'migrate', '--url', DATABASE_URL, '--schema', schema],
       { cwd: fileURLToPath(new URL('..', import.meta.url)) },
     );
-    expect(stdout.trim()).toBe(`schema ${schema}: applied 0001_init.sql`);
+    expect(stdout.trim()).toBe(
+      `schema ${schema}: applied 0001_init.sql, 0002_positions_by_transaction.sql, 0003_outbox_commit_order.sql`,
+    );
   });
 });

@@ -14,6 +14,7 @@ export {
   Projection,
   type ProjectionContext,
   type ProjectionHandler,
+  type ProjectionLease,
   Projector,
   type ProjectorOptions,
 } from './projection';

@@ -63,6 +63,23 @@ export class Projection {
   }
 }
 
+/**
+ * Lets one process at a time run a projection with `Projector.start()`, so two processes running
+ * the same projection do not both apply every event. Adapters implement it with what their store
+ * offers (an advisory lock, a lease row); a holder that dies must lose it on its own, so another
+ * process can take over.
+ */
+export interface ProjectionLease {
+  /**
+   * Becomes or stays the holder for `projection`: resolves `true` while this process holds the
+   * lease, `false` when another does. Must not wait for the other holder to let go; the projector
+   * calls it before every batch and retries after `pollIntervalMs`.
+   */
+  acquire(projection: string): Promise<boolean>;
+  /** Lets the lease go, so another process can take it at once. Idempotent. */
+  release(projection: string): Promise<void>;
+}
+
 export interface ProjectorOptions {
   readonly store: EventStore;
   readonly checkpoints: CheckpointStore;
@@ -79,6 +96,12 @@ export interface ProjectorOptions {
    */
   readonly onError?: (error: unknown) => void;
   readonly logger?: Logger;
+  /**
+   * In `start()` mode, apply events only while holding this lease (checked before every batch);
+   * processes without it wait and retry every `pollIntervalMs`. `catchUp()` and `rebuild()` called
+   * directly do not take it. Default: none (every running projector applies every event).
+   */
+  readonly lease?: ProjectionLease;
 }
 
 export interface CatchUpResult {
@@ -114,6 +137,10 @@ export class Projector {
   #stopRequested = false;
   #loop: Promise<void> | undefined;
   #wake: (() => void) | undefined;
+  /** A wake() that came while a run was reading: the loop does not sleep past it. */
+  #woken = false;
+  /** Whether the running loop holds its lease (always, without one). */
+  #leased = true;
 
   constructor(projection: Projection, options: ProjectorOptions) {
     const batchSize = options.batchSize ?? 500;
@@ -174,6 +201,15 @@ export class Projector {
   }
 
   /**
+   * Cuts the wait between polls short, so a running `start()` loop reads the store now: call it
+   * when told that events were appended (a push subscription). Does nothing when not running.
+   */
+  wake(): void {
+    this.#woken = true;
+    this.#wake?.();
+  }
+
+  /**
    * Ends a running catch-up after its current event and the polling loop; resolves when both are
    * done. From inside a handler call it without awaiting (the handler's own run is what it waits for).
    */
@@ -184,6 +220,7 @@ export class Projector {
     if (loop !== undefined) await loop;
     await this.#queue.catch(() => undefined);
     this.#loop = undefined;
+    await this.#options.lease?.release(this.projection.name);
   }
 
   async #run(): Promise<void> {
@@ -196,14 +233,16 @@ export class Projector {
         }));
     let failures = 0;
     while (!this.#stopRequested) {
+      this.#woken = false;
       try {
-        await this.#exclusive(() => this.#catchUp(), true);
+        await this.#exclusive(() => this.#catchUp(true), true);
         failures = 0;
       } catch (error) {
         failures++;
         onError(error);
       }
       if (this.#stopRequested) break;
+      if (this.#woken && failures === 0 && this.#leased) continue;
       // A handler that keeps failing on the same event is retried ever more slowly (up to 30 s).
       const wait =
         failures === 0
@@ -230,8 +269,8 @@ export class Projector {
     return run;
   }
 
-  async #catchUp(): Promise<CatchUpResult> {
-    const { store, checkpoints } = this.#options;
+  async #catchUp(leased = false): Promise<CatchUpResult> {
+    const { store, checkpoints, lease } = this.#options;
     const name = this.projection.name;
     const saved = await checkpoints.load(name);
     let position = saved;
@@ -239,6 +278,10 @@ export class Projector {
     let applied = 0;
     try {
       while (!this.#stopRequested) {
+        if (leased && lease !== undefined) {
+          this.#leased = await lease.acquire(name);
+          if (!this.#leased) break;
+        }
         const batch = await store.readAll({ after: position, limit: this.#batchSize });
         for (const stored of batch) {
           if (this.#stopRequested) break;

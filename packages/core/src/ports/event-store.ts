@@ -22,7 +22,9 @@ export interface StoredEvent extends NewEvent {
   readonly version: number;
   /**
    * Global position: increases with every append across all streams. A reader that has seen
-   * position P never later finds a new event below P (positions follow commit order).
+   * position P never later finds a new event below P (positions follow the order readers see).
+   * Positions may have gaps (a store may derive them from a sequence or a transaction id): use
+   * them to order and to resume (`readAll({ after })`, checkpoints), not to count events.
    */
   readonly position: number;
 }
@@ -68,12 +70,18 @@ export interface EventStore {
   /** A stream's events in version order, from `fromVersion` (inclusive, default 1), at most `limit`. */
   readStream(streamId: string, options?: { fromVersion?: number; limit?: number }): Promise<StoredEvent[]>;
 
-  /** All events in global order with `position > after` (default 0, the start), at most `limit`. */
+  /**
+   * All events in global order with `position > after` (default 0, the start), at most `limit`.
+   * Never skips: an event with a position below the last one returned is already returned or
+   * will never exist. A store may hold back events that are committed while an earlier position
+   * is still in flight, so a short or empty page does not mean nothing will follow.
+   */
   readAll(options?: { after?: number; limit?: number }): Promise<StoredEvent[]>;
 
   /**
-   * The global position of the newest event (0 when empty). Optional: projections use it to
-   * report their lag cheaply, and scan forward from their checkpoint without it.
+   * The global position of the newest event `readAll` would return (0 when empty). Optional:
+   * projections use it to report their lag (in positions, which may have gaps) cheaply, and scan
+   * forward from their checkpoint without it.
    */
   headPosition?(): Promise<number>;
 

@@ -2,22 +2,23 @@ import type { Logger } from '@finaegis/core';
 import { formatCause } from '@finaegis/core/adapter';
 import type pg from 'pg';
 import type { ResolvedConnection } from './connection';
-import { outboxChannel } from './postgres-transaction-manager';
 
 /**
- * @internal The listening half of the outbox relay: one pooled connection that `LISTEN`s for
- * commits that enqueued rows, so the relay sends at once instead of at its next poll. Losing it
- * only costs latency: the relay falls back to polling.
+ * @internal One pooled connection that `LISTEN`s on a channel: the outbox relay's (commits that
+ * enqueued rows) or push subscribers' (committed appends), so they act at once instead of at their
+ * next poll. Losing it only costs latency: they fall back to polling.
  */
-export class OutboxListener {
+export class NotificationListener {
   readonly #conn: ResolvedConnection;
+  readonly #channel: string;
   readonly #logger: Logger;
   readonly #onNotify: () => void;
   #client: pg.PoolClient | undefined;
   #onError: ((error: Error) => void) | undefined;
 
-  constructor(conn: ResolvedConnection, logger: Logger, onNotify: () => void) {
+  constructor(conn: ResolvedConnection, channel: string, logger: Logger, onNotify: () => void) {
     this.#conn = conn;
+    this.#channel = channel;
     this.#logger = logger;
     this.#onNotify = onNotify;
   }
@@ -29,17 +30,23 @@ export class OutboxListener {
       client.on('notification', () => this.#onNotify());
       const onError = (error: Error): void => {
         // Falls back to polling; the relay keeps working.
-        this.#logger.warn('Outbox listener lost its connection', { error: error.message });
+        this.#logger.warn('Listener lost its connection, polling only', {
+          channel: this.#channel,
+          error: error.message,
+        });
         client.removeListener('error', onError);
         if (this.#client === client) this.#client = undefined;
         client.release(error);
       };
       this.#onError = onError;
       client.on('error', onError);
-      await client.query(`LISTEN "${outboxChannel(this.#conn.schema)}"`);
+      await client.query(`LISTEN "${this.#channel}"`);
       this.#client = client;
     } catch (error) {
-      this.#logger.warn('Outbox relay could not LISTEN, polling only', { error: formatCause(error, 1) });
+      this.#logger.warn('Could not LISTEN, polling only', {
+        channel: this.#channel,
+        error: formatCause(error, 1),
+      });
     }
   }
 
