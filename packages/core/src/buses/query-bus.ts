@@ -390,16 +390,19 @@ export class QueryBus {
    * The first call of a miss in this process. Without a `singleFlight` store it runs the handler.
    * With one, it takes the key's lease and runs the handler, or, when another process holds the
    * lease, waits for that process's result (then it counts as coalesced) and takes the lease over
-   * if it expires first (its holder died or overran): exactly one more run.
+   * if it expires first (its holder died or overran): exactly one more run. A call that takes the
+   * lease after waiting reads once more before running the handler (the result may just have landed).
    */
   async #fill(ask: Ask, cache: CacheStore): Promise<unknown> {
     const flight = cache.singleFlight;
     if (flight === undefined) return this.#run(ask, cache);
     const { namespace, key } = ask;
     let token: string | undefined;
+    let waited = false;
     try {
       token = await flight.acquire(namespace, key);
       while (token === undefined) {
+        waited = true;
         await sleep(flight.pollMs);
         const landed = await this.#landed(ask, cache);
         if (landed !== NONE) return landed;
@@ -411,9 +414,13 @@ export class QueryBus {
       return this.#run(ask, cache);
     }
     try {
-      // The last holder may have written the result between our read and our lease.
-      const landed = await this.#landed(ask, cache).catch(() => NONE);
-      if (landed !== NONE) return landed;
+      // After a wait, the last holder may have written the result and released its lease between
+      // our last read and our lease. (Taken at the first try, the window is one round trip: a
+      // second read there would cost every miss a round trip for a rare duplicate run.)
+      if (waited) {
+        const landed = await this.#landed(ask, cache).catch(() => NONE);
+        if (landed !== NONE) return landed;
+      }
       return await this.#run(ask, cache);
     } finally {
       flight.release(namespace, key, token).catch((error: unknown) => {
