@@ -9,6 +9,7 @@ import {
   stableKey,
 } from '@finaegis/core';
 import { describe, expect, test } from 'vitest';
+import { closureKeyFunction, compileKeyFunction } from '../src/buses/cache-key';
 import { MapCache, memoryLogger } from './fakes';
 
 class GetDepth extends Query<{ pair: string; levels: number; run: number }> {
@@ -137,6 +138,18 @@ describe('cache keys', () => {
               checked += 1;
             }
           }
+    // The generated key function and its closure fallback (no code generation) agree with stableKey.
+    const names = Object.keys(new Search('a', 1, true, 1));
+    const generated = compileKeyFunction(new Search('a', 1, true, 1))!;
+    const closure = closureKeyFunction(names, [...names].sort());
+    for (const text of texts)
+      for (const limit of numbers) {
+        const query = new Search(text, limit, true, 'c');
+        const expected = Number.isFinite(limit) ? stableKey(query.toPayload()) : undefined;
+        expect(generated(query)).toBe(expected);
+        expect(closure(query)).toBe(expected);
+        expect(closure(query)).toBe(expected);
+      }
     const extra = Object.assign(new GetDepth('BTC-USD', 10), { venue: 'x' });
     expect(app.queryBus.cacheKeyOf(extra)).toBe(stableKey(extra.toPayload()));
     expect(app.queryBus.cacheKeyOf(new GetDepth('BTC-USD', 10))).not.toBe(app.queryBus.cacheKeyOf(extra));

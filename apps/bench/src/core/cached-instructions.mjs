@@ -37,7 +37,14 @@ async function direct(query) {
   return depth;
 }
 
+// Two pairs in turn: the key is never the one remembered from the call before.
+const pairs = ['BTC-USD', 'ETH-USD'];
+let turn = 0;
+const nextPair = () => pairs[turn++ & 1];
+
 const variants = {
+  oursTwoKeys: () => app.queryBus.askCached(new GetDepth(nextPair(), 10)),
+  directTwoKeys: () => direct(new GetDepth(nextPair(), 10)),
   ours: () => app.queryBus.askCached(new GetDepth('BTC-USD', 10)),
   oursOwnKey: () => app.queryBus.askCached(new GetDepthOwnKey('BTC-USD', 10)),
   direct: () => direct(new GetDepth('BTC-USD', 10)),
@@ -46,6 +53,7 @@ const [variant = 'ours', countText = '10000'] = process.argv.slice(2);
 const run = variants[variant];
 if (run === undefined) throw new Error(`unknown variant ${variant}`);
 const count = Number(countText);
+await run();
 await run();
 const before = app.queryBus.cacheStats().hits;
 let levels = 0;

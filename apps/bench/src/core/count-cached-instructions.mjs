@@ -1,6 +1,7 @@
 // Instructions per askCached hit against the hand-written cache-aside of the core suite, counted
 // by valgrind's callgrind: for each contender, two runs of cached-instructions.mjs (N1 and N2 hits);
 // (I(N2) − I(N1)) / (N2 − N1) leaves start-up, module loading and JIT warm-up out. Needs `valgrind`.
+// Contenders: ours, oursOwnKey, direct, and oursTwoKeys, directTwoKeys (two queries in turn).
 //   node src/core/count-cached-instructions.mjs [N1=50000] [N2=150000] [contenders=ours,direct]
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';

@@ -75,6 +75,58 @@ export function compileKeyFunction(sample: object): KeyFunction | undefined {
   const count = names.length;
   if (count === 0 || count > 32) return undefined;
   const sorted = [...names].sort();
+  return generatedKeyFunction(names, sorted) ?? closureKeyFunction(names, sorted);
+}
+
+/** The long-key form of a key's text (shared by both compiled forms). */
+function finish(text: string): string {
+  return text.length <= MAX_PLAIN_KEY ? text : `sha256:${createHash('sha256').update(text).digest('hex')}`;
+}
+
+/**
+ * The key function as generated code: field reads by constant name (monomorphic, no keyed loads),
+ * about twice as fast as the closure. Names enter the source only as `JSON.stringify` literals.
+ * `undefined` where the runtime forbids code generation (`--disallow-code-generation-from-strings`).
+ */
+function generatedKeyFunction(names: readonly string[], sorted: readonly string[]): KeyFunction | undefined {
+  const literal = (text: string) => JSON.stringify(text);
+  const count = names.length;
+  const lines = [
+    'const own = Object.keys(q);',
+    `if (own.length !== ${count}${names.map((name, index) => ` || own[${index}] !== ${literal(name)}`).join('')}) return undefined;`,
+    ...sorted.map((name, index) => `const v${index} = q[${literal(name)}];`),
+    `if (lastKey !== undefined${sorted.map((_, index) => ` && v${index} === l${index}`).join('')}) return lastKey;`,
+    'let text = "";',
+    ...sorted.map((name, index) => {
+      const head = literal(`${index === 0 ? '{' : ','}${literal(name)}:`);
+      return (
+        `if (typeof v${index} === "string") text += ${head} + quote(v${index});` +
+        ` else if (typeof v${index} === "number") { if (!Number.isFinite(v${index})) return undefined; text += ${head} + v${index}; }` +
+        ` else if (typeof v${index} === "boolean") text += ${head} + (v${index} ? "true" : "false");` +
+        ' else return undefined;'
+      );
+    }),
+    'const key = finish(text + "}");',
+    ...sorted.map((_, index) => `l${index} = v${index};`),
+    'lastKey = key;',
+    'return key;',
+  ];
+  const state = `let lastKey${sorted.map((_, index) => `, l${index}`).join('')};`;
+  try {
+    const factory = new Function(
+      'quote',
+      'finish',
+      `${state}\nreturn function key(q) {\n${lines.join('\n')}\n};`,
+    );
+    return factory(quote, finish) as KeyFunction;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The key function as a closure: the fallback where code generation is forbidden. Exported for its test. */
+export function closureKeyFunction(names: readonly string[], sorted: readonly string[]): KeyFunction {
+  const count = names.length;
   const heads = sorted.map((name, index) => `${index === 0 ? '{' : ','}${JSON.stringify(name)}:`);
   const last: unknown[] = new Array(count).fill(undefined);
   let lastKey: string | undefined;
@@ -103,9 +155,7 @@ export function compileKeyFunction(sample: object): KeyFunction | undefined {
       } else if (typeof value === 'boolean') text += heads[index]! + (value ? 'true' : 'false');
       else return undefined;
     }
-    text += '}';
-    const key =
-      text.length <= MAX_PLAIN_KEY ? text : `sha256:${createHash('sha256').update(text).digest('hex')}`;
+    const key = finish(`${text}}`);
     for (let index = 0; index < count; index++) last[index] = record[sorted[index]!];
     lastKey = key;
     return key;
