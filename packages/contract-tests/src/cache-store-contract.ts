@@ -16,6 +16,13 @@ export interface CacheStoreHarness {
   };
   /** Multiplies the counts of the concurrency tests. Default: env `STRESS`, else 1. */
   readonly stress?: number;
+  /**
+   * Optional capabilities the stores declare. `singleFlight: true`: every store made by `create()`
+   * offers `CacheStore.singleFlight`, and stores made by one harness share its leases (as processes
+   * sharing a backend do); the `singleFlight` group is registered only then. Give the stores a short
+   * `leaseMs` (about 500): one test waits for a lease to expire.
+   */
+  readonly features?: { readonly singleFlight?: boolean };
 }
 
 /** Registers one group of the cache store contract. */
@@ -243,7 +250,84 @@ const concurrency: CacheStoreContractGroup = (runner, harness) => {
   });
 };
 
-const GROUPS = { basics, values, ttl, namespaces, concurrency } as const;
+const singleFlight: CacheStoreContractGroup = (runner, harness) => {
+  if (harness.features?.singleFlight !== true) return;
+  const test = define(runner, harness);
+  const { expect } = runner;
+  const factor = stressFactor(harness.stress);
+  const leasesOf = async (scope: Scope) => {
+    const store = await scope.store();
+    const leases = store.singleFlight;
+    if (leases === undefined)
+      throw new Error(`${harness.name}: declares singleFlight but the store has none`);
+    return leases;
+  };
+  runner.describe('singleFlight (declared)', () => {
+    test('the store offers leases with a positive lease time and poll interval', async (scope) => {
+      const leases = await leasesOf(scope);
+      expect(leases.leaseMs).toBeGreaterThan(0);
+      expect(leases.pollMs).toBeGreaterThan(0);
+      expect(leases.pollMs < leases.leaseMs).toBe(true);
+    });
+
+    test('a held lease is refused to another holder until it is released', async (scope) => {
+      const first = await leasesOf(scope);
+      const second = await leasesOf(scope);
+      const token = await first.acquire(scope.namespace, 'k');
+      expect(typeof token).toBe('string');
+      expect(await second.acquire(scope.namespace, 'k')).toBeUndefined();
+      expect(await first.acquire(scope.namespace, 'k')).toBeUndefined();
+      await first.release(scope.namespace, 'k', token!);
+      const next = await second.acquire(scope.namespace, 'k');
+      expect(typeof next).toBe('string');
+      expect(next).not.toBe(token);
+      await second.release(scope.namespace, 'k', next!);
+      await second.release(scope.namespace, 'k', next!);
+    });
+
+    test('leases of other keys and namespaces are independent', async (scope) => {
+      const leases = await leasesOf(scope);
+      const other = scope.other();
+      expect(await leases.acquire(scope.namespace, 'a')).toBeDefined();
+      expect(await leases.acquire(scope.namespace, 'b')).toBeDefined();
+      expect(await leases.acquire(other, 'a')).toBeDefined();
+    });
+
+    test('an unreleased lease expires after leaseMs and can be taken over', async (scope) => {
+      const first = await leasesOf(scope);
+      const second = await leasesOf(scope);
+      const dead = await first.acquire(scope.namespace, 'k');
+      expect(dead).toBeDefined();
+      expect(await second.acquire(scope.namespace, 'k')).toBeUndefined();
+      const started = Date.now();
+      let taken: string | undefined;
+      await waitFor(
+        async () => {
+          taken = await second.acquire(scope.namespace, 'k');
+          return taken !== undefined;
+        },
+        'the expired lease to be taken over',
+        first.leaseMs + (harness.tolerances?.ttlLateMs ?? 1_500),
+      );
+      expect(Date.now() - started).toBeGreaterThanOrEqual(first.leaseMs * 0.5);
+      // The old holder's late release leaves the new lease alone.
+      await first.release(scope.namespace, 'k', dead!);
+      expect(await first.acquire(scope.namespace, 'k')).toBeUndefined();
+      await second.release(scope.namespace, 'k', taken!);
+    });
+
+    test('of many concurrent acquirers of one key exactly one gets the lease', async (scope) => {
+      const stores = await Promise.all([leasesOf(scope), leasesOf(scope), leasesOf(scope)]);
+      const count = Math.round(60 * factor);
+      const tokens = await Promise.all(
+        Array.from({ length: count }, (_, i) => stores[i % stores.length]!.acquire(scope.namespace, 'hot')),
+      );
+      expect(tokens.filter((token) => token !== undefined)).toHaveLength(1);
+    });
+  });
+};
+
+const GROUPS = { basics, values, ttl, namespaces, concurrency, singleFlight } as const;
 
 /** Names of the groups `cacheStoreContract` runs; each is also `cacheStoreContract.<name>`. */
 export type CacheStoreContractGroupName = keyof typeof GROUPS;

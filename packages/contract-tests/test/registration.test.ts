@@ -186,6 +186,22 @@ describe('cacheStoreContract registration', () => {
     expect(whole.names).toHaveLength(sum);
     expect(sum).toBeGreaterThanOrEqual(15);
   });
+
+  test('the singleFlight group is registered only when the harness declares it', () => {
+    vi.spyOn(console, 'info').mockImplementation(() => {});
+    const create = async () => Promise.reject(new Error('unused'));
+    const undeclared = recorder();
+    cacheStoreContract.singleFlight(undeclared.runner, { name: 'x', create });
+    expect(undeclared.names).toHaveLength(0);
+    const declared = recorder();
+    cacheStoreContract.singleFlight(declared.runner, { name: 'x', create, features: { singleFlight: true } });
+    expect(declared.names.length).toBeGreaterThanOrEqual(4);
+    const whole = recorder();
+    cacheStoreContract(whole.runner, { name: 'x', create, features: { singleFlight: true } });
+    const plain = recorder();
+    cacheStoreContract(plain.runner, { name: 'x', create });
+    expect(whole.names).toHaveLength(plain.names.length + declared.names.length);
+  });
 });
 
 function transactionHarness(features: TransactionManagerHarness['features']): TransactionManagerHarness {

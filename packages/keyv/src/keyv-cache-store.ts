@@ -1,4 +1,5 @@
 import {
+  type CacheSingleFlight,
   type CacheStats,
   type CacheStore,
   ConfigError,
@@ -34,6 +35,15 @@ export interface KeyvCacheStoreOptions {
   readonly opTimeoutMs?: number;
   /** With `redisUrl`: the longest pause between reconnection attempts, in milliseconds. Default 1000. */
   readonly reconnectMaxDelayMs?: number;
+  /**
+   * With `redisUrl`: per-key leases (SET NX PX) so that on a miss the query bus runs the handler
+   * once across every process sharing Redis; the others wait for the result and take the lease over
+   * when it expires (the holder died). On by default; `false` turns it off (each process then
+   * coalesces its own misses only). `leaseMs` (default 10,000) must exceed the slowest handler;
+   * `pollMs` (default 20) is how often waiters look for the result. Not offered on a Keyv instance
+   * you pass (Keyv has no atomic set-if-absent).
+   */
+  readonly singleFlight?: false | { readonly leaseMs?: number; readonly pollMs?: number };
 }
 
 /** A CacheStore on Keyv, with the hit/miss/error counters behind the hit-rate metric. */
@@ -42,12 +52,17 @@ export interface KeyvCacheStore extends CacheStore {
   stats(): CacheStats;
 }
 
-type Operation = 'get' | 'set' | 'delete' | 'clear';
+type Operation = 'get' | 'set' | 'delete' | 'clear' | 'acquire' | 'release';
 
 const NAME = 'keyv';
 const ADAPTER = '@finaegis/keyv';
 const DEFAULT_TIMEOUT_MS = 250;
 const DEFAULT_RECONNECT_MAX_DELAY_MS = 1000;
+const DEFAULT_LEASE_MS = 10_000;
+const DEFAULT_POLL_MS = 20;
+// Deletes the lease only while it is still this holder's: never one taken over after it expired.
+const RELEASE_SCRIPT =
+  "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 // Separates the generation from the encoded value in a stored entry; generations never contain it.
 const SEPARATOR = '|';
 const SEPARATOR_CODE = SEPARATOR.charCodeAt(0);
@@ -55,6 +70,10 @@ const SEPARATOR_CODE = SEPARATOR.charCodeAt(0);
 /**
  * A cache store on any Keyv store: the in-process Map by default, Redis with `redisUrl`, or any
  * Keyv instance.
+ *
+ * With `redisUrl` it also offers `singleFlight`: a lease per entry at `<prefix>{<namespace>}:l:<key>`
+ * (SET NX PX, released by a compare-and-delete script), so a miss runs the handler once across
+ * processes.
  *
  * Layout: each namespace has a generation key `<prefix>{<namespace>}:v` holding a random, sortable
  * token, and each entry `<prefix>{<namespace>}:e:<key>` holds `<generation>|<json>`. An entry counts
@@ -78,6 +97,12 @@ interface RedisClientHandle {
   connect(): Promise<unknown>;
   close(): Promise<unknown>;
   destroy(): void;
+  set(
+    key: string,
+    value: string,
+    options: { condition: 'NX'; expiration: { type: 'PX'; value: number } },
+  ): Promise<unknown>;
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
 }
 
 class KeyvBackedCacheStore implements KeyvCacheStore {
@@ -96,6 +121,7 @@ class KeyvBackedCacheStore implements KeyvCacheStore {
   #hits = 0;
   #misses = 0;
   #errors = 0;
+  readonly singleFlight?: CacheSingleFlight;
 
   constructor(options: KeyvCacheStoreOptions) {
     if (options.keyv !== undefined && options.redisUrl !== undefined) {
@@ -126,7 +152,44 @@ class KeyvBackedCacheStore implements KeyvCacheStore {
       // time budget.
       this.#redisModule = import('@keyv/redis');
       this.#redisModule.catch(() => {});
+      if (options.singleFlight !== false) this.singleFlight = this.#leases(options.singleFlight ?? {});
     }
+  }
+
+  #leases(options: { readonly leaseMs?: number; readonly pollMs?: number }): CacheSingleFlight {
+    const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+    const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
+    if (!(Number.isInteger(leaseMs) && leaseMs > 0)) {
+      throw new ConfigError('singleFlight.leaseMs', leaseMs, 'a whole number of milliseconds > 0', {
+        adapter: ADAPTER,
+      });
+    }
+    if (!(Number.isFinite(pollMs) && pollMs > 0 && pollMs < leaseMs)) {
+      throw new ConfigError('singleFlight.pollMs', pollMs, 'a number of milliseconds > 0 and < leaseMs', {
+        adapter: ADAPTER,
+      });
+    }
+    return {
+      leaseMs,
+      pollMs,
+      acquire: (namespace, key) => {
+        const leaseKey = `${this.#base(namespace)}:l:${key}`;
+        const token = newId();
+        return this.#run('acquire', async () => {
+          const reply = await this.#client!.set(leaseKey, token, {
+            condition: 'NX',
+            expiration: { type: 'PX', value: leaseMs },
+          });
+          return reply === 'OK' ? token : undefined;
+        });
+      },
+      release: (namespace, key, token) => {
+        const leaseKey = `${this.#base(namespace)}:l:${key}`;
+        return this.#run('release', async () => {
+          await this.#client!.eval(RELEASE_SCRIPT, { keys: [leaseKey], arguments: [token] });
+        });
+      },
+    };
   }
 
   stats(): CacheStats {

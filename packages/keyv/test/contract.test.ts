@@ -26,6 +26,12 @@ cacheStoreContract(
     // A roomy op budget: the suite checks behaviour (a 1 MiB value, 200 concurrent writes) on a
     // machine that may be busy; the fail-fast budget is tested in outage.int.test.ts.
     create: async () =>
-      createKeyvCacheStore({ redisUrl: REDIS_URL, keyPrefix: redisPrefix, opTimeoutMs: 5000 }),
+      createKeyvCacheStore({
+        redisUrl: REDIS_URL,
+        keyPrefix: redisPrefix,
+        opTimeoutMs: 5000,
+        singleFlight: { leaseMs: 500 },
+      }),
+    features: { singleFlight: true },
   },
 );

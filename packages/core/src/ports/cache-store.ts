@@ -33,6 +33,40 @@ export interface CacheStore {
 
   /** Closes connections the store opened itself. Idempotent. */
   close(): Promise<void>;
+
+  /**
+   * Optional: short per-entry leases shared by every process using the store, so that on a miss
+   * the query bus runs the handler once per key across all of them. Absent, the bus coalesces
+   * identical misses within its own process only (the memory store has nothing to share).
+   */
+  readonly singleFlight?: CacheSingleFlight;
+}
+
+/**
+ * Per-entry leases (a store capability, see `CacheStore.singleFlight`). On a miss the query bus
+ * takes the key's lease, runs the handler, writes the result and releases the lease; a process that
+ * finds the lease taken reads the entry every `pollMs` until the result lands, and takes the lease
+ * over once it has expired (its holder died or overran `leaseMs`).
+ */
+export interface CacheSingleFlight {
+  /** How long a lease lasts when its holder never releases it, in milliseconds. Longer than the slowest handler. */
+  readonly leaseMs: number;
+  /** How often a waiting process looks for the result (and for an expired lease), in milliseconds. */
+  readonly pollMs: number;
+
+  /**
+   * Takes the lease of `key` in `namespace` for `leaseMs`, atomically across every process sharing
+   * the store. Resolves a token unique to this holder when taken, `undefined` when another holder
+   * has it and it has not expired. Rejects (fast, like every store operation) when the backend
+   * fails; the bus then runs the handler without a lease.
+   */
+  acquire(namespace: string, key: string): Promise<string | undefined>;
+
+  /**
+   * Gives the lease up if `token` still holds it (never a lease taken over by another holder after
+   * this one expired). Idempotent; resolves whether or not the lease was still held.
+   */
+  release(namespace: string, key: string, token: string): Promise<void>;
 }
 
 /** Hit/miss counters a cache store (or the query bus) may expose for the hit-rate metric. */

@@ -1,4 +1,4 @@
-export type { CacheStats, CacheStore } from './cache-store';
+export type { CacheSingleFlight, CacheStats, CacheStore } from './cache-store';
 export type {
   AppendResult,
   CheckpointStore,
