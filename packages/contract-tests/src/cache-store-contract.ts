@@ -1,4 +1,5 @@
 import type { CacheStore } from '@finaegis/core';
+import { ContractTestError } from './errors/contract-test-error';
 import { assemble, type ContractGroup, defineTests, TestScope } from './registration';
 import { type ContractRunner, report, stressFactor, uniqueName, waitFor } from './runner';
 
@@ -259,7 +260,7 @@ const singleFlight: CacheStoreContractGroup = (runner, harness) => {
     const store = await scope.store();
     const leases = store.singleFlight;
     if (leases === undefined)
-      throw new Error(`${harness.name}: declares singleFlight but the store has none`);
+      throw new ContractTestError(`${harness.name}: declares singleFlight but the store has none`);
     return leases;
   };
   runner.describe('singleFlight (declared)', () => {

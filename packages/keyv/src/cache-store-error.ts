@@ -34,3 +34,15 @@ export class CacheStoreError extends FinAegisError {
     (this as { retryable: boolean }).retryable = reason === 'timeout' || reason === 'unavailable';
   }
 }
+
+/** What an operation that got no answer within `ms` rejects with. */
+/** @internal */
+export function timedOut(operation: string, ms: number): () => CacheStoreError {
+  return () => new CacheStoreError('keyv', operation, 'timeout', `no answer within ${ms} ms`);
+}
+
+/** A Keyv store that answered a write with `false`. */
+/** @internal */
+export function notWritten(operation: string, what: string): CacheStoreError {
+  return new CacheStoreError('keyv', operation, 'unavailable', `the Keyv store did not write ${what}`);
+}

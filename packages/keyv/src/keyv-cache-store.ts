@@ -3,14 +3,14 @@ import {
   type CacheStats,
   type CacheStore,
   ConfigError,
-  decodeJson,
   encodeJson,
   InvalidArgumentError,
   newId,
 } from '@finaegis/core';
 import { formatCause, withTimeout } from '@finaegis/core/adapter';
 import { Keyv } from 'keyv';
-import { CacheStoreError } from './cache-store-error';
+import { CacheStoreError, notWritten, timedOut } from './cache-store-error';
+import { entryText, isLive, readEntry } from './entries';
 
 /** Options of {@link createKeyvCacheStore}. Give `keyv` or `redisUrl`, or neither for an in-process Map. */
 export interface KeyvCacheStoreOptions {
@@ -63,9 +63,6 @@ const DEFAULT_POLL_MS = 20;
 // Deletes the lease only while it is still this holder's: never one taken over after it expired.
 const RELEASE_SCRIPT =
   "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
-// Separates the generation from the encoded value in a stored entry; generations never contain it.
-const SEPARATOR = '|';
-const SEPARATOR_CODE = SEPARATOR.charCodeAt(0);
 
 /**
  * A cache store on any Keyv store: the in-process Map by default, Redis with `redisUrl`, or any
@@ -229,7 +226,7 @@ class KeyvBackedCacheStore implements KeyvCacheStore {
       const generation = await this.#currentGeneration(keyv, `${base}:v`);
       const written = await keyv.set(
         `${base}:e:${key}`,
-        generation + SEPARATOR + body,
+        entryText(generation, body),
         Math.ceil(ttlSeconds * 1000),
       );
       if (written === false) throw notWritten('set', 'the entry');
@@ -390,45 +387,4 @@ class KeyvBackedCacheStore implements KeyvCacheStore {
     }
     if (client.isOpen) client.destroy();
   }
-}
-
-/** The wrapped value of a stored entry, or `undefined` when it is absent or of an older generation. */
-function readEntry(stored: unknown, generation: unknown): { readonly value: unknown } | undefined {
-  if (stored === undefined || stored === null || typeof generation !== 'string') return undefined;
-  if (typeof stored !== 'string') {
-    throw new CacheStoreError(
-      NAME,
-      'get',
-      'corrupt-entry',
-      `expected a string entry, found ${typeof stored}`,
-    );
-  }
-  if (!isLive(stored, generation)) return undefined;
-  const cut = generation.length;
-  if (stored.length === cut + 1) return { value: undefined };
-  try {
-    return { value: decodeJson(stored.slice(cut + 1)) };
-  } catch (error) {
-    throw new CacheStoreError(NAME, 'get', 'corrupt-entry', formatCause(error), { cause: error });
-  }
-}
-
-/** Whether a stored entry is tagged with the namespace's current generation (without decoding it). */
-function isLive(stored: unknown, generation: unknown): stored is string {
-  return (
-    typeof stored === 'string' &&
-    typeof generation === 'string' &&
-    stored.charCodeAt(generation.length) === SEPARATOR_CODE &&
-    stored.startsWith(generation)
-  );
-}
-
-/** What an operation that got no answer within `ms` rejects with. */
-function timedOut(operation: string, ms: number): () => CacheStoreError {
-  return () => new CacheStoreError(NAME, operation, 'timeout', `no answer within ${ms} ms`);
-}
-
-/** A Keyv store that answered a write with `false`. */
-function notWritten(operation: Operation, what: string): CacheStoreError {
-  return new CacheStoreError(NAME, operation, 'unavailable', `the Keyv store did not write ${what}`);
 }

@@ -29,12 +29,8 @@ export {
   timeoutMiddleware,
   timingMiddleware,
 } from './middleware';
-export {
-  type AskCachedOptions,
-  type AskMultipleOptions,
-  QueryBus,
-  type QueryCacheStats,
-} from './query-bus';
+export { type AskMultipleOptions, QueryBus } from './query-bus';
+export type { AskCachedOptions, QueryCacheStats } from './query-cache';
 export { type AsyncOptions, ENVELOPE_CONTENT_TYPE } from './shared';
 export { currentTransaction, currentUnitOfWork, type UnitOfWork } from './unit-of-work';
 export type { Worker, WorkerOptions } from './worker';
