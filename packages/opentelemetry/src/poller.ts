@@ -1,4 +1,18 @@
+import { InvalidArgumentError } from '@finaegis/core';
 import type { Observation } from './queue-depth';
+
+const ADAPTER = '@finaegis/opentelemetry';
+
+/** The polling interval of an observer (default 5 s). @throws InvalidArgumentError below 1 ms. */
+export function pollInterval(intervalMs = 5000): number {
+  if (!Number.isFinite(intervalMs) || intervalMs < 1)
+    throw new InvalidArgumentError(
+      ADAPTER,
+      'intervalMs',
+      `must be a number of milliseconds >= 1, got ${String(intervalMs)}`,
+    );
+  return intervalMs;
+}
 
 /**
  * Runs `pollOnce` every `intervalMs` and once at once, never two at a time, so that what a gauge

@@ -1,7 +1,7 @@
-import { type EventStore, InvalidArgumentError, type Projector } from '@finaegis/core';
+import type { EventStore, Projector } from '@finaegis/core';
 import { type MeterProvider, metrics, type ObservableResult } from '@opentelemetry/api';
 import { ATTR, METRIC } from './conventions';
-import { pollEvery } from './poller';
+import { pollEvery, pollInterval } from './poller';
 import type { Observation } from './queue-depth';
 import { SCOPE_NAME } from './version';
 
@@ -20,7 +20,7 @@ export interface ObserveProjectionLagOptions {
   readonly now?: () => number;
 }
 
-const ADAPTER = '@finaegis/opentelemetry';
+const _ADAPTER = '@finaegis/opentelemetry';
 
 /**
  * Reports `finaegis.projection.lag.positions` (events behind the store, `projector.lag()`) and
@@ -31,13 +31,7 @@ export function observeProjectionLag(
   targets: readonly ProjectionLagTarget[],
   options: ObserveProjectionLagOptions = {},
 ): Observation {
-  const intervalMs = options.intervalMs ?? 5000;
-  if (!Number.isFinite(intervalMs) || intervalMs < 1)
-    throw new InvalidArgumentError(
-      ADAPTER,
-      'intervalMs',
-      `must be a number of milliseconds >= 1, got ${String(intervalMs)}`,
-    );
+  const intervalMs = pollInterval(options.intervalMs);
   const now = options.now ?? Date.now;
   const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE_NAME);
   const positionsGauge = meter.createObservableGauge(METRIC.projectionLagPositions, {

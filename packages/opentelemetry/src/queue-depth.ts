@@ -1,7 +1,7 @@
-import { InvalidArgumentError, type Transport, UnsupportedFeatureError } from '@finaegis/core';
+import { type Transport, UnsupportedFeatureError } from '@finaegis/core';
 import { type Attributes, type MeterProvider, metrics, type ObservableResult } from '@opentelemetry/api';
 import { ATTR, METRIC } from './conventions';
-import { pollEvery } from './poller';
+import { pollEvery, pollInterval } from './poller';
 import { SCOPE_NAME } from './version';
 
 /** One queue to watch: a channel, as seen by one consumer group. */
@@ -40,13 +40,7 @@ export function observeQueueDepth(
 ): Observation {
   if (!transport.features.depth)
     throw new UnsupportedFeatureError(transport.name, 'depth', undefined, { adapter: ADAPTER });
-  const intervalMs = options.intervalMs ?? 5000;
-  if (!Number.isFinite(intervalMs) || intervalMs < 1)
-    throw new InvalidArgumentError(
-      ADAPTER,
-      'intervalMs',
-      `must be a number of milliseconds >= 1, got ${String(intervalMs)}`,
-    );
+  const intervalMs = pollInterval(options.intervalMs);
   const system = options.system ?? transport.name;
   const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE_NAME);
   const gauge = meter.createObservableGauge(METRIC.queueDepth, {
