@@ -228,6 +228,10 @@ export async function createExchangeApp(
     store: adapters.eventStore,
     registry: cqrs.registry,
     streamId: config.stream,
+    // On PostgreSQL each decision takes the stream's write lock in a transaction (see the engine).
+    ...(outbox && config.streamLock
+      ? { transaction: <T>(work: () => Promise<T>) => cqrs.transaction(() => work()) }
+      : {}),
     // The engine calls this once the events are stored: the change is committed, so whatever a
     // subscriber does wrong now is logged and counted, and the command still succeeds (an HTTP
     // request answers with its result; a worker acknowledges its message instead of retrying a

@@ -1,7 +1,7 @@
 import { FinAegisError } from '@finaegis/core';
 
 /** What went wrong, so callers can tell a failed migration from a stopped relay without reading messages. */
-export type PostgresErrorReason = 'migration-failed' | 'unexpected-result' | 'stopped';
+export type PostgresErrorReason = 'migration-failed' | 'unexpected-result' | 'stopped' | 'no-transaction';
 
 /**
  * PostgreSQL or this package's own state refused an operation in a way no other error names: a

@@ -99,6 +99,10 @@ function positiveInt(key: string, value: number | undefined, min: number): numbe
   return value;
 }
 
+// The stream lock `append_events` takes (migration 0002): first key, the second hashes
+// schema/stream id. `lockStream` takes the same lock, so it also holds back appenders that do not lock.
+const STREAM_LOCK_CLASS = 4_604_238;
+
 /**
  * EventStore on PostgreSQL. Appends are one statement (a function installed by `migrate`) that
  * locks only its own stream; a position is derived from the appending transaction's id, and
@@ -201,6 +205,27 @@ class PostgresEventStore implements EventStore {
       else runAfterCommit(tx.client, () => notifier.poke());
     }
     return { version: row.stream_version, position: Number(row.last_position) };
+  }
+
+  /**
+   * Takes a transaction-level advisory lock on the stream (schema and stream id), so writers of a
+   * hot stream queue up instead of retrying on `ConcurrencyError`. The transaction gets no xid by
+   * waiting, so readers of `readAll` are not held back by writers in the queue.
+   * @throws PostgresError (`no-transaction`) outside a transaction of a PostgreSQL transaction
+   *   manager on this store's schema.
+   */
+  async lockStream(streamId: string): Promise<void> {
+    const tx = this.#transaction();
+    if (tx === undefined) {
+      throw new PostgresError(
+        'no-transaction',
+        `lockStream('${streamId}') runs only inside a transaction of a PostgreSQL transaction manager on schema ${this.#conn.schema} (app.transaction or dispatchTransaction); a lock outside one would be released at once`,
+      );
+    }
+    await tx.client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [
+      STREAM_LOCK_CLASS,
+      `${this.#conn.schema}/${streamId}`,
+    ]);
   }
 
   async readStream(

@@ -20,6 +20,12 @@ export interface DemoConfig {
   readonly stream: string;
   /** PostgreSQL schema of the event store (EVENT_STORE_SCHEMA, default `finaegis`). */
   readonly schema: string;
+  /**
+   * On PostgreSQL, whether each decision takes the stream's write lock (EXCHANGE_STREAM_LOCK=on|off,
+   * default on). `off` leaves optimistic retries alone, for comparison (`pnpm --filter
+   * finaegis-demo scale`).
+   */
+  readonly streamLock: boolean;
 }
 
 export interface MarketConfig {
@@ -122,6 +128,10 @@ export function demoConfigFromEnv(
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
     throw new ConfigError('EVENT_STORE_SCHEMA', schema, 'a lower-case SQL identifier');
   }
+  const streamLock = env.EXCHANGE_STREAM_LOCK?.trim().toLowerCase() || 'on';
+  if (streamLock !== 'on' && streamLock !== 'off') {
+    throw new ConfigError('EXCHANGE_STREAM_LOCK', streamLock, 'on or off');
+  }
   return {
     domain,
     schema,
@@ -130,5 +140,6 @@ export function demoConfigFromEnv(
     workerConcurrency: integerEnv(env, 'WORKER_CONCURRENCY', 4, 1, 64),
     orderBookTtl: integerEnv(env, 'ORDER_BOOK_TTL', 5, 1, 3600),
     stream,
+    streamLock: streamLock === 'on',
   };
 }

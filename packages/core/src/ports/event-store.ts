@@ -85,6 +85,16 @@ export interface EventStore {
    */
   headPosition?(): Promise<number>;
 
+  /**
+   * Optional: a write lock on one stream for the rest of the caller's transaction (the ambient
+   * transaction of the store's transaction manager). Waits while another transaction holds it and
+   * is released when the transaction commits or rolls back. For hot streams that many processes
+   * write: writers take turns instead of losing their appends to `ConcurrencyError` and retrying,
+   * which under contention costs more than waiting. Appends still check `expectedVersion`, so a
+   * writer that does not lock stays safe. Throws when called outside such a transaction.
+   */
+  lockStream?(streamId: string): Promise<void>;
+
   /** A stream's current version (0 when it has no events). */
   streamVersion(streamId: string): Promise<number>;
 
