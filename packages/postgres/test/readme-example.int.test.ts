@@ -1,10 +1,25 @@
 // The README's example, run against the test database in a schema of its own.
-import { Command, createCqrs, silentLogger } from '@finaegis/core';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import {
+  Command,
+  createCqrs,
+  DomainEvent,
+  type EventInit,
+  EventSerializer,
+  MessageRegistry,
+  Projection,
+  Projector,
+  silentLogger,
+} from '@finaegis/core';
 import { createMemoryTransport } from '@finaegis/memory';
 import {
   createOutboxRelay,
   createPostgresEventStore,
   createPostgresTransactionManager,
+  listenForAppends as listen,
+  createPostgresCheckpointStore as makeCheckpoints,
+  createPostgresProjectionLease as makeLease,
   migrate,
 } from '@finaegis/postgres';
 import pg from 'pg';
@@ -65,4 +80,58 @@ test('README example', async () => {
   await app.close();
   await pool.query(`DROP SCHEMA "${schema}" CASCADE`);
   await pool.end();
+});
+
+test('README projector example: one holder applies, woken by appends; the block is the README text', async () => {
+  const schema = testSchemaName();
+  const pool = new pg.Pool({ connectionString: DATABASE_URL });
+  await migrate({ pool, schema });
+  const store = createPostgresEventStore({ pool, schema });
+  const registry = new MessageRegistry();
+  class Deposited extends DomainEvent {
+    static readonly messageType = 'bank.Deposited';
+    constructor(
+      readonly amount: string,
+      init?: EventInit,
+    ) {
+      super(init);
+    }
+  }
+  registry.register(Deposited);
+  const applied: string[] = [];
+  const balancesProjection = new Projection('balances').on(Deposited, (event) => {
+    applied.push(event.amount);
+  });
+  const serializer = new EventSerializer(registry);
+  // The README block passes only `pool` (the default schema); here each factory also gets this test's schema.
+  const bound = { pool, schema };
+  const createPostgresCheckpointStore = (o: { pool: pg.Pool }) => makeCheckpoints({ ...bound, ...o });
+  const createPostgresProjectionLease = (o: { pool: pg.Pool }) => makeLease({ ...bound, ...o });
+  const listenForAppends = (o: { pool: pg.Pool }, onAppend: () => void) =>
+    listen({ ...bound, ...o }, onAppend);
+  // --- README projector ---
+  const projector = new Projector(balancesProjection, {
+    store,
+    checkpoints: createPostgresCheckpointStore({ pool }),
+    registry,
+    lease: createPostgresProjectionLease({ pool }), // only the holder applies events
+    pollIntervalMs: 1000, // the fallback when a NOTIFY is lost
+  });
+  const subscription = await listenForAppends({ pool }, () => projector.wake());
+  projector.start(); // in every process; one of them applies, the others wait to take over
+  // --- end ---
+  try {
+    await store.append('acct-1', [serializer.serialize(new Deposited('10.00'))], { expectedVersion: 'any' });
+    await waitUntil(async () => applied.length === 1, 'the projection to apply the deposit');
+    expect(applied).toEqual(['10.00']);
+    const source = readFileSync(import.meta.filename, 'utf8');
+    const block = /\/\/ --- README projector ---\n([\s\S]*?)\n\s*\/\/ --- end ---/.exec(source)![1]!;
+    const readme = readFileSync(resolve(import.meta.dirname, '../README.md'), 'utf8');
+    expect(readme).toContain(block.replace(/^ {2}/gm, ''));
+  } finally {
+    await projector.stop();
+    await subscription.close();
+    await pool.query(`DROP SCHEMA "${schema}" CASCADE`);
+    await pool.end();
+  }
 });
