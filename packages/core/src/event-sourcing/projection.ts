@@ -102,6 +102,16 @@ export interface ProjectorOptions {
    * directly do not take it. Default: none (every running projector applies every event).
    */
   readonly lease?: ProjectionLease;
+  /**
+   * Runs each batch (its handlers and the checkpoint after it) in one transaction, e.g.
+   * `(work) => app.transaction(() => work())`. With a read model and a checkpoint store that join
+   * that transaction (PostgreSQL: handlers writing through `currentPostgresTransaction()`, the
+   * checkpoint store on the same schema), every event takes effect exactly once, also when the
+   * process dies mid-batch: a batch that fails or is cut off is rolled back whole and read again.
+   * Default: none (the checkpoint is saved after each event; a crash between a handler and its
+   * save applies that event again).
+   */
+  readonly transaction?: <T>(work: () => Promise<T>) => Promise<T>;
 }
 
 export interface CatchUpResult {
@@ -121,7 +131,8 @@ interface HeadAware {
  * applies the ones it handles and saves the checkpoint after each of them, so a projector stopped
  * at any point resumes with the next event, neither applying one twice nor skipping one. (A
  * process that crashes between a handler and its checkpoint save re-applies that one event when
- * read model and checkpoint are not in one transaction: keep handlers idempotent.)
+ * read model and checkpoint are not in one transaction: keep handlers idempotent, or give the
+ * projector a `transaction` that both join.)
  *
  * Run it once (`catchUp()`), continuously (`start()` polls, `stop()` ends after the current
  * event), or from scratch (`rebuild()`).
@@ -270,7 +281,7 @@ export class Projector {
   }
 
   async #catchUp(leased = false): Promise<CatchUpResult> {
-    const { store, checkpoints, lease } = this.#options;
+    const { store, checkpoints, lease, transaction } = this.#options;
     const name = this.projection.name;
     const saved = await checkpoints.load(name);
     let position = saved;
@@ -283,6 +294,26 @@ export class Projector {
           if (!this.#leased) break;
         }
         const batch = await store.readAll({ after: position, limit: this.#batchSize });
+        if (transaction !== undefined) {
+          if (batch.length === 0) break;
+          // The batch and its checkpoint commit together, or neither does.
+          const done = await transaction(async () => {
+            let count = 0;
+            let last = position;
+            for (const stored of batch) {
+              if (this.#stopRequested) break;
+              if (await this.#applyOne(stored)) count++;
+              last = stored.position;
+            }
+            if (last > position) await checkpoints.save(name, last);
+            return { count, last };
+          });
+          applied += done.count;
+          position = done.last;
+          savedPosition = done.last;
+          if (batch.length < this.#batchSize) break;
+          continue;
+        }
         for (const stored of batch) {
           if (this.#stopRequested) break;
           if (await this.#applyOne(stored)) {
