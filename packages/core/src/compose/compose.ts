@@ -246,3 +246,21 @@ async function closeIfAble(store: CheckpointStore | undefined): Promise<void> {
   const close = (store as { close?: () => Promise<void> } | undefined)?.close;
   if (typeof close === 'function') await close.call(store);
 }
+
+/**
+ * The transport `QUEUE_CONNECTION` names, alone, from the same drivers as `composeCqrs()`: for a
+ * process that only sends, or a tool that lists dead letters. Its `close()` closes it.
+ * @throws ConfigError, DriverNotInstalledError as `composeCqrs()`.
+ */
+export async function composeTransport(
+  options: Pick<ComposeOptions, 'config' | 'drivers' | 'logger'> = {},
+): Promise<Transport> {
+  const config = options.config ?? configFromEnv();
+  const base = options.logger ?? consoleLogger();
+  const logger = base === silentLogger ? base : withLogLevel(base, config.logLevel);
+  const driver = await findDriver(config, 'transports', options.drivers ?? []);
+  const build = driver.transports?.[config.queueConnection] as (
+    context: DriverContext,
+  ) => Transport | Promise<Transport>;
+  return build({ config, logger });
+}

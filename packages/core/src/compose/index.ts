@@ -1,4 +1,10 @@
-export { type ComposedAdapters, type ComposedCqrs, type ComposeOptions, composeCqrs } from './compose';
+export {
+  type ComposedAdapters,
+  type ComposedCqrs,
+  type ComposeOptions,
+  composeCqrs,
+  composeTransport,
+} from './compose';
 export type { Driver, DriverContext, Persistence, Relay } from './driver';
 export { DriverNotInstalledError } from './driver-not-installed-error';
 export type { AppHealth, ComponentHealth, ComponentName } from './health';
