@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import {
   Command,
   composeCqrs,
@@ -7,8 +9,9 @@ import {
   Query,
   silentLogger,
 } from '@finaegis/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, test } from 'vitest';
 import { memoryDriver } from '../src/index';
+import { main } from './compose-example';
 
 class Greet extends Command<string> {
   static readonly messageType = 'compose.Greet';
@@ -103,5 +106,24 @@ describe('composeCqrs on the memory driver', () => {
     await expect(
       app.adapters.transport.send('x', { id: '1', type: 't', body: '', headers: {} }),
     ).rejects.toThrow(/closed/);
+  });
+});
+
+describe("core README's composition example", () => {
+  test('is this tested file, verbatim', () => {
+    const readme = readFileSync(resolve(import.meta.dirname, '../../core/README.md'), 'utf8');
+    const example = readFileSync(resolve(import.meta.dirname, 'compose-example.ts'), 'utf8');
+    expect(readme).toContain(example.trim());
+  });
+
+  test('runs on the defaults (memory) and gives what it says', async () => {
+    const level = process.env.DOMAIN_LOG_LEVEL;
+    process.env.DOMAIN_LOG_LEVEL = 'off';
+    try {
+      expect(await main()).toEqual({ balance: '250', ready: true, deposited: ['250'] });
+    } finally {
+      if (level === undefined) delete process.env.DOMAIN_LOG_LEVEL;
+      else process.env.DOMAIN_LOG_LEVEL = level;
+    }
   });
 });
