@@ -1,35 +1,19 @@
 // Installs the packed packages with plain npm into a folder outside the workspace, then runs an ESM
 // script, a CJS script and a type check against them: what users get from the registry must work
 // on its own, not only inside this monorepo.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { consumerEnv, installConsumer, removeConsumer, root, run, runScript } from './consumer';
 
-const root = resolve(import.meta.dirname, '../../..');
 let dir: string;
 
-const run = (cmd: string, args: string[], cwd: string) =>
-  execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'finaegis-pack-'));
-  const tarballs = join(dir, 'tarballs');
-  for (const name of ['core', 'memory']) {
-    run('pnpm', ['pack', '--pack-destination', tarballs], join(root, 'packages', name));
-  }
-  const files = readdirSync(tarballs).map((file) => join(tarballs, file));
-  expect(files).toHaveLength(2);
-  writeFileSync(
-    join(dir, 'package.json'),
-    JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }),
-  );
-  run('npm', ['install', '--offline', '--no-audit', '--no-fund', '--loglevel=error', ...files], dir);
+  dir = installConsumer(['core', 'memory']);
 });
 
 afterAll(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  removeConsumer(dir);
 });
 
 describe('packed @finaegis/core and @finaegis/memory, installed with npm', () => {
@@ -105,4 +89,85 @@ export async function main(): Promise<string> {
     const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
     expect(run('node', [tsc, '-p', 'tsconfig.json'], dir)).toBe('');
   });
+
+  test('an app built from environment variables alone (memory) dispatches async, caches a query and handles an event', async () => {
+    const result = await runScript(dir, 'app.mjs', consumerEnv({}));
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({
+      adapters: {
+        transport: 'memory',
+        cache: 'memory',
+        eventStore: 'memory',
+        transactionManager: 'memory',
+        checkpointStore: 'object',
+      },
+      outbox: false,
+      dispatched: true,
+      events: ['acct-1+250'],
+      balances: ['250', '250'],
+      queryRuns: 1,
+      health: { status: 'up', ready: true, checks: ['up', 'up', 'up', 'up'] },
+      shutdown: {
+        clean: true,
+        steps: ['stop consumers: done', 'close buses, transport and cache: done', 'close event store: done'],
+      },
+    });
+  });
+
+  test.each([
+    [
+      'QUEUE_CONNECTION',
+      'kafka',
+      'QUEUE_CONNECTION=kafka needs @finaegis/kafka and kafkajs: pnpm add @finaegis/kafka kafkajs',
+    ],
+    [
+      'QUEUE_CONNECTION',
+      'bullmq',
+      'QUEUE_CONNECTION=bullmq needs @finaegis/bullmq, bullmq and ioredis: pnpm add @finaegis/bullmq bullmq ioredis',
+    ],
+    [
+      'CACHE_DRIVER',
+      'redis',
+      'CACHE_DRIVER=redis needs @finaegis/keyv, keyv and @keyv/redis: pnpm add @finaegis/keyv keyv @keyv/redis',
+    ],
+    [
+      'EVENT_STORE',
+      'postgres',
+      'EVENT_STORE=postgres needs @finaegis/postgres and pg: pnpm add @finaegis/postgres pg',
+    ],
+  ])(
+    '%s=%s without its package fails at start-up with the install command',
+    async (variable, value, message) => {
+      const result = await runScript(dir, 'app.mjs', consumerEnv({ [variable]: value }));
+      expect(result.code).toBe(1);
+      expect(result.stderr.trim()).toBe(`DriverNotInstalledError: [@finaegis/core] ${message}`);
+    },
+  );
+
+  test('the install command follows the package manager that started the app', async () => {
+    const result = await runScript(
+      dir,
+      'app.mjs',
+      consumerEnv({ QUEUE_CONNECTION: 'kafka', npm_config_user_agent: 'npm/10.8.2 node/v20.19.0 linux x64' }),
+    );
+    expect(result.stderr).toContain(': npm install @finaegis/kafka kafkajs');
+  });
+
+  test.each([
+    ['QUEUE_CONNECTION', 'rabbitmq', 'one of memory, bullmq, kafka'],
+    ['CACHE_DRIVER', 'memcached', 'one of memory, redis'],
+    ['KAFKA_SASL_MECHANISM', 'kerberos', 'one of plain, scram-sha-256, scram-sha-512'],
+    ['DATABASE_POOL_SIZE', 'lots', 'a whole number'],
+    ['SHUTDOWN_TIMEOUT', '-1', 'a number of seconds'],
+  ])(
+    'a bad %s=%s fails at start-up naming the variable and the allowed values',
+    async (variable, value, allowed) => {
+      const result = await runScript(dir, 'app.mjs', consumerEnv({ [variable]: value }));
+      expect(result.code).toBe(1);
+      expect(result.stderr.trim()).toBe(
+        `ConfigError: [@finaegis/core] invalid configuration ${variable}=${JSON.stringify(value)}: expected ${allowed}`,
+      );
+    },
+  );
 });

@@ -1,27 +1,22 @@
 import {
   type AsyncOptions,
-  type CacheStore,
   type Command,
-  type Cqrs,
-  createCqrs,
+  type ComposedAdapters,
+  type ComposedCqrs,
+  composeCqrs,
+  composeTransport,
+  type DomainConfig,
   type DomainEvent,
+  defineConfig,
   type EventInit,
-  type EventStore,
   HandlerNotFoundError,
   type Instrumentation,
   type Logger,
   type Message,
   type MessageClass,
   type Middleware,
-  type TransactionManager,
   type Transport,
 } from '@finaegis/core';
-import {
-  createMemoryCacheStore,
-  createMemoryEventStore,
-  createMemoryTransactionManager,
-  createMemoryTransport,
-} from '@finaegis/memory';
 import { DEMO_ACCOUNTS, type DemoConfig, SEED_BALANCES } from './config/domain';
 import { ExchangeEngine } from './domain/engine';
 import {
@@ -42,20 +37,16 @@ import {
 } from './domain/messages';
 import type { OrderBookView } from './domain/views';
 
-/** The adapters picked by configuration, each closed by `cqrs.close()` or `ExchangeApp.close()`. */
-export interface Adapters {
-  readonly transport: Transport;
-  readonly cache: CacheStore;
-  readonly eventStore: EventStore;
-  readonly transactionManager: TransactionManager;
-}
+/** Adapters a test may put in place of the configured ones (closed by `ExchangeApp.close()`). */
+export type Adapters = Pick<ComposedAdapters, 'transport' | 'cache' | 'eventStore' | 'transactionManager'>;
 
 /** What the demo's processes share: the buses, the engine and some counters. */
 export interface ExchangeApp {
   readonly config: DemoConfig;
-  readonly cqrs: Cqrs;
+  /** The app `composeCqrs()` built from the configuration: buses, adapters, health, shutdown. */
+  readonly cqrs: ComposedCqrs;
   readonly engine: ExchangeEngine;
-  readonly adapters: Adapters;
+  readonly adapters: ComposedAdapters;
   /** Counted in this process. */
   readonly stats: ExchangeStats;
   /** Accounts by bearer token. */
@@ -77,9 +68,10 @@ export interface ExchangeApp {
    */
   orderBook(query: GetOrderBookQuery): Promise<OrderBookView>;
   /**
-   * Sends a command to the workers. With PostgreSQL it is written to the outbox in a transaction of
-   * its own and a relay moves it to the broker after commit (nothing is lost if this process dies
-   * after the call); otherwise it goes straight to the transport. Returns the message id.
+   * Sends a command to the workers (`ComposedCqrs.dispatchAsync`). With PostgreSQL it is written to
+   * the outbox in a transaction of its own and a relay moves it to the broker after commit (nothing
+   * is lost if this process dies after the call); otherwise it goes straight to the transport.
+   * Returns the message id.
    */
   dispatchAsync(command: Command<unknown>, options?: AsyncOptions): Promise<string>;
   /** Deposits the demo accounts' starting balances, once (deposit ids make it idempotent). */
@@ -113,67 +105,32 @@ export interface CreateAppOptions {
 }
 
 /**
- * The transport named by QUEUE_CONNECTION. Queue, topic and group names are prefixed with the
- * exchange stream name, so that demos on one broker do not meet.
+ * The bus configuration with the demo's names: queue, topic, group and cache key prefixes from the
+ * exchange stream name, so that demos on one broker do not meet, and the event store schema.
  */
-export async function createTransport(config: DemoConfig): Promise<Transport> {
-  const domain = config.domain;
-  if (domain.queueConnection === 'bullmq') {
-    const { createBullmqTransport } = await import('@finaegis/bullmq');
-    return createBullmqTransport({ url: domain.redisUrl, prefix: `${config.stream}-bull` });
-  }
-  if (domain.queueConnection === 'kafka') {
-    const { createKafkaTransport } = await import('@finaegis/kafka');
-    return createKafkaTransport({
-      brokers: domain.kafkaBrokers,
-      clientId: 'finaegis-demo',
-      topicPrefix: `${config.stream}.`,
-      groupIdPrefix: `${config.stream}.`,
-      startFrom: 'earliest',
-    });
-  }
-  return createMemoryTransport();
+export function composedConfig(config: DemoConfig): DomainConfig {
+  const { adapters } = config.domain;
+  return defineConfig({
+    ...config.domain,
+    adapters: {
+      ...adapters,
+      bullmq: { ...adapters.bullmq, prefix: `${config.stream}-bull` },
+      kafka: {
+        ...adapters.kafka,
+        // KAFKA_CLIENT_ID when set, else the demo's own.
+        clientId: adapters.kafka.clientId === 'finaegis' ? 'finaegis-demo' : adapters.kafka.clientId,
+        topicPrefix: `${config.stream}.`,
+        groupIdPrefix: `${config.stream}.`,
+      },
+      cache: { keyPrefix: `${config.stream}-cache` },
+      postgres: { ...adapters.postgres, schema: config.schema },
+    },
+  });
 }
 
-/**
- * Builds the adapters named by the configuration. The broker and database adapters are loaded only
- * when configured, so the embedded (memory) demo needs nothing else installed or running.
- */
-export async function createAdapters(config: DemoConfig): Promise<Adapters> {
-  const domain = config.domain;
-  const opened: { close(): Promise<void> }[] = [];
-  try {
-    const transport = await createTransport(config);
-    opened.push(transport);
-
-    let cache: CacheStore;
-    if (domain.cacheDriver === 'redis') {
-      const { createKeyvCacheStore } = await import('@finaegis/keyv');
-      cache = createKeyvCacheStore({ redisUrl: domain.redisUrl, keyPrefix: `${config.stream}-cache` });
-    } else {
-      cache = createMemoryCacheStore();
-    }
-    opened.push(cache);
-
-    let eventStore: EventStore;
-    let transactionManager: TransactionManager;
-    if (domain.eventStore === 'postgres') {
-      const postgres = await import('@finaegis/postgres');
-      const connection = { connectionString: domain.databaseUrl, schema: config.schema };
-      await postgres.migrate(connection);
-      eventStore = postgres.createPostgresEventStore(connection);
-      opened.push(eventStore);
-      transactionManager = postgres.createPostgresTransactionManager(connection);
-    } else {
-      eventStore = createMemoryEventStore();
-      opened.push(eventStore);
-      transactionManager = createMemoryTransactionManager();
-    }
-    return { transport, cache, eventStore, transactionManager };
-  } catch (error) {
-    await Promise.allSettled(opened.map((adapter) => adapter.close()));
-    throw error;
-  }
+/** The transport named by QUEUE_CONNECTION, with the demo's names (for tools and tests that only send). */
+export function createTransport(config: DemoConfig): Promise<Transport> {
+  return composeTransport({ config: composedConfig(config) });
 }
 
 /** Correlation and causation of the events a command causes. */
@@ -185,40 +142,25 @@ function eventInit(command: Message): EventInit {
   };
 }
 
-/** Composes the exchange: adapters from config, the three buses, handlers and subscribers. */
+/**
+ * Composes the exchange: the adapters and buses from configuration (`composeCqrs()`), then the
+ * exchange's handlers and subscribers. The broker and database adapters are loaded only when
+ * configured, so the embedded (memory) demo needs nothing else installed or running.
+ */
 export async function createExchangeApp(
   config: DemoConfig,
   options: CreateAppOptions = {},
 ): Promise<ExchangeApp> {
-  const configured = options.adapters;
-  const adapters =
-    configured?.transport && configured.cache && configured.eventStore && configured.transactionManager
-      ? (configured as Adapters)
-      : { ...(await createAdapters(config)), ...configured };
-  const cqrs = createCqrs({
-    config: config.domain,
-    transport: adapters.transport,
-    cache: adapters.cache,
-    transactionManager: adapters.transactionManager,
+  const cqrs = await composeCqrs({
+    config: composedConfig(config),
+    relay: options.relay === true,
+    ...(options.adapters === undefined ? {} : { adapters: options.adapters }),
     ...(options.logger === undefined ? {} : { logger: options.logger }),
     ...(options.middleware === undefined ? {} : { middleware: options.middleware }),
     ...(options.instrumentation === undefined ? {} : { instrumentation: options.instrumentation }),
   });
   cqrs.registry.register(...EXCHANGE_MESSAGES);
-  // The configured PostgreSQL transaction manager has an outbox: async commands go through it.
-  const outbox = config.domain.eventStore === 'postgres' && configured?.transactionManager === undefined;
-  let relay: { stop(): Promise<void> } | undefined;
-  if (outbox && options.relay === true) {
-    const postgres = await import('@finaegis/postgres');
-    const started = postgres.createOutboxRelay({
-      connectionString: config.domain.databaseUrl,
-      schema: config.schema,
-      transport: adapters.transport,
-      logger: cqrs.logger,
-    });
-    await started.start();
-    relay = started;
-  }
+  const adapters = cqrs.adapters;
   const stats: ExchangeStats = {
     ordersPlaced: 0,
     trades: 0,
@@ -336,7 +278,6 @@ export async function createExchangeApp(
   );
 
   const tokens = new Map(DEMO_ACCOUNTS.map((account) => [account.token, account.accountId]));
-  let closing: Promise<void> | undefined;
   return {
     config,
     cqrs,
@@ -359,10 +300,7 @@ export async function createExchangeApp(
       if (!(await bookCacheUsable())) return queryBus.ask(query);
       return queryBus.askCached(query, { ttl: config.orderBookTtl });
     },
-    dispatchAsync(command, sendOptions) {
-      if (!outbox) return commandBus.dispatchAsync(command, sendOptions);
-      return cqrs.transaction(() => commandBus.dispatchAsync(command, sendOptions));
-    },
+    dispatchAsync: (command, sendOptions) => cqrs.dispatchAsync(command, sendOptions),
     async seed() {
       // In the guide's demo mode (DOMAIN_ENABLE_HANDLERS=false) nothing can be dispatched.
       if (!commandBus.has(DepositCommand)) return;
@@ -374,14 +312,7 @@ export async function createExchangeApp(
         }
       }
     },
-    close() {
-      closing ??= (async () => {
-        // The relay sends through the transport, which cqrs.close() closes.
-        await relay?.stop();
-        await cqrs.close();
-        await adapters.eventStore.close();
-      })();
-      return closing;
-    },
+    // Stops consuming, flushes the outbox relay, then closes the adapters in order.
+    close: () => cqrs.close(),
   };
 }

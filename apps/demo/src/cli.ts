@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { ConfigError } from '@finaegis/core';
+import { ConfigError, shutdownOnSignals } from '@finaegis/core';
 import type { FastifyInstance } from 'fastify';
 import { createExchangeApp, type ExchangeApp } from './app';
 import { type DemoConfig, demoConfigFromEnv, MARKETS } from './config/domain';
@@ -19,6 +19,8 @@ Commands:
 
 Configuration (environment): QUEUE_CONNECTION=memory|bullmq|kafka, CACHE_DRIVER=memory|redis,
 EVENT_STORE=memory|postgres, DOMAIN_ENABLE_HANDLERS, REDIS_URL, KAFKA_BROKERS, DATABASE_URL,
+the adapters' settings (KAFKA_CLIENT_ID, KAFKA_SSL, KAFKA_SASL_*, DATABASE_POOL_SIZE, ...: the table
+in @finaegis/core's README), SHUTDOWN_TIMEOUT (25 s for a graceful stop on SIGTERM/SIGINT),
 PORT (3000), HOST (127.0.0.1), WORKER_CONCURRENCY (4), ORDER_BOOK_TTL (5 s), EXCHANGE_STREAM, EVENT_STORE_SCHEMA,
 LOG_LEVEL=debug|info|warn|error|off (warn; info prints the guide's "Command dispatched" lines;
 unset: DOMAIN_LOG_LEVEL, then warn).
@@ -73,22 +75,19 @@ async function boot(
   }
 }
 
+/**
+ * On SIGTERM or SIGINT: stop taking requests, then the app's graceful shutdown (stop consuming,
+ * finish handlers in flight, flush the outbox relay, close the adapters), then telemetry; exit 0
+ * when it all finished within SHUTDOWN_TIMEOUT.
+ */
 function onShutdown(running: Running): void {
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    process.stderr.write(`${signal}: stopping\n`);
-    try {
+  shutdownOnSignals(running.app.cqrs, {
+    before: async () => {
+      process.stderr.write('stopping\n');
       await running.server?.close();
-      await running.app.close();
-      await running.telemetry.shutdown();
-    } finally {
-      process.exit(0);
-    }
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+    },
+    after: () => running.telemetry.shutdown(),
+  });
 }
 
 function describe(config: DemoConfig): string {

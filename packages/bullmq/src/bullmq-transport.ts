@@ -3,6 +3,7 @@ import {
   type ConsumeOptions,
   consoleLogger,
   type DeadLetter,
+  type HealthCheck,
   InvalidArgumentError,
   type Logger,
   type MessageHandler,
@@ -23,6 +24,7 @@ import {
 } from '@finaegis/core/adapter';
 import { type Job, type JobsOptions, type KeepJobs, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { type ConsumerWorker, transportHealth } from './bullmq-health';
 import {
   assertPositiveInteger,
   type BullmqTransportOptions,
@@ -80,6 +82,7 @@ class BullmqTransportImpl implements BullmqTransport {
   #ownsWorkerClient = false;
   readonly #queues = new Map<string, Queue>();
   readonly #subscriptions = new Set<Subscription>();
+  readonly #workers = new Set<ConsumerWorker>();
   readonly #lifecycle = new Lifecycle(ADAPTER);
 
   constructor(options: BullmqTransportOptions) {
@@ -168,12 +171,15 @@ class BullmqTransportImpl implements BullmqTransport {
     });
     worker.on('error', (error) => this.#logError('worker error', error, { channel, group }));
     this.#options.onWorker?.(worker, { channel, group });
+    const consumer: ConsumerWorker = { worker, channel, group };
+    this.#workers.add(consumer);
 
     let closing: Promise<void> | undefined;
     const subscription: Subscription = {
       close: () => {
         closing ??= worker.close().finally(() => {
           this.#subscriptions.delete(subscription);
+          this.#workers.delete(consumer);
         });
         return closing;
       },
@@ -255,6 +261,11 @@ class BullmqTransportImpl implements BullmqTransport {
       ),
     ]);
     return backlog + Math.max(0, ...perGroup);
+  }
+
+  /** Redis answering a PING, and each consumer's BullMQ worker running (see bullmq-health.ts). */
+  health(): Promise<readonly HealthCheck[]> {
+    return transportHealth(this.#lifecycle.closed ? undefined : this.#client, this.#workers);
   }
 
   close(): Promise<void> {

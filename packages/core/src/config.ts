@@ -1,3 +1,12 @@
+import {
+  type AdapterSettings,
+  type AdapterSettingsInput,
+  adapterValuesFromEnv,
+  adapterVariableOf,
+  defaultAdapterSettings,
+  defineAdapterSettings,
+  envBoolean,
+} from './compose/settings';
 import { ConfigError } from './errors/config-error';
 
 /**
@@ -37,6 +46,17 @@ export interface DomainConfig {
    * `off` logs nothing. Env: `DOMAIN_LOG_LEVEL`.
    */
   readonly logLevel: LogLevel;
+  /**
+   * The adapters' own settings (Kafka client id, SASL/TLS, prefixes, pool size, ...), read by the
+   * drivers `composeCqrs()` uses. Env: see `ADAPTER_ENV`.
+   */
+  readonly adapters: AdapterSettings;
+  /**
+   * Seconds a graceful shutdown (`app.shutdown()`, SIGTERM/SIGINT with `shutdownOnSignals`) may
+   * take: handlers in flight and the outbox flush get this long before adapters are closed anyway.
+   * Env: `SHUTDOWN_TIMEOUT`.
+   */
+  readonly shutdownTimeout: number;
 }
 
 /** The levels of `DomainConfig.logLevel`, most verbose first. */
@@ -45,11 +65,13 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** A partial config; nested sections may be partial too. */
 export type DomainConfigInput = {
-  readonly [K in keyof DomainConfig]?: DomainConfig[K] extends readonly string[]
+  readonly [K in Exclude<keyof DomainConfig, 'adapters'>]?: DomainConfig[K] extends readonly string[]
     ? DomainConfig[K]
     : DomainConfig[K] extends object
       ? Partial<DomainConfig[K]>
       : DomainConfig[K];
+} & {
+  readonly adapters?: AdapterSettingsInput;
 };
 
 /** The defaults: the guide's `config/domain.php`, on the embedded (memory) adapters. */
@@ -65,6 +87,8 @@ export const defaultConfig: DomainConfig = Object.freeze({
   kafkaBrokers: Object.freeze(['127.0.0.1:9092']),
   databaseUrl: 'postgres://postgres@127.0.0.1:5432/test',
   logLevel: 'info',
+  adapters: defaultAdapterSettings,
+  shutdownTimeout: 25,
 }) as DomainConfig;
 
 const CHANNEL_NAME = /^[A-Za-z0-9._-]{1,200}$/;
@@ -158,6 +182,11 @@ export function defineConfig(input: DomainConfigInput = {}): DomainConfig {
       'postgresql:',
     ]),
     logLevel: oneOf('logLevel', input.logLevel ?? defaultConfig.logLevel, LOG_LEVELS),
+    adapters: defineAdapterSettings(input.adapters),
+    shutdownTimeout: positiveNumber(
+      'shutdownTimeout',
+      input.shutdownTimeout ?? defaultConfig.shutdownTimeout,
+    ),
   };
   return config;
 }
@@ -174,17 +203,10 @@ export const ENV_KEYS = {
   DOMAIN_LOG_LEVEL: 'logLevel',
 } as const;
 
-function envBoolean(name: string, value: string): boolean {
-  const normalized = value.trim().toLowerCase();
-  if (['true', '1', 'yes', 'on'].includes(normalized)) return true;
-  if (['false', '0', 'no', 'off'].includes(normalized)) return false;
-  throw new ConfigError(name, value, 'true or false (also 1/0, yes/no, on/off)');
-}
-
 /**
  * The config from environment variables (`DOMAIN_ENABLE_HANDLERS`, `QUEUE_CONNECTION`,
  * `CACHE_DRIVER`, `EVENT_STORE`, `REDIS_URL`, `KAFKA_BROKERS` (comma separated), `DATABASE_URL`,
- * `DOMAIN_LOG_LEVEL`)
+ * `DOMAIN_LOG_LEVEL`, and the adapters' variables of `ADAPTER_ENV`)
  * over `overrides` over the defaults. Empty variables count as unset. Errors name the variable.
  */
 export function configFromEnv(
@@ -218,10 +240,24 @@ export function configFromEnv(
       .split(',')
       .map((b) => b.trim())
       .filter(Boolean);
+  const adapterValues = adapterValuesFromEnv(env);
+  if (adapterValues.shutdownTimeout !== undefined) fromEnv.shutdownTimeout = adapterValues.shutdownTimeout;
+  const fromEnvAdapters = (adapterValues.adapters ?? {}) as Record<string, Record<string, unknown>>;
+  const adapters: Record<string, unknown> = { ...overrides.adapters };
+  for (const [section, values] of Object.entries(fromEnvAdapters)) {
+    const given = (overrides.adapters as Record<string, Record<string, unknown>> | undefined)?.[section];
+    const sasl = values.sasl === undefined ? {} : { sasl: { ...(given?.sasl as object), ...values.sasl } };
+    adapters[section] = { ...given, ...values, ...sasl };
+  }
   try {
-    return defineConfig({ ...overrides, ...fromEnv });
+    return defineConfig({ ...overrides, ...fromEnv, adapters: adapters as AdapterSettingsInput });
   } catch (error) {
     if (error instanceof ConfigError) {
+      const adapterVariable = adapterVariableOf(error.key);
+      if (adapterVariable !== undefined) {
+        const allowed = error.message.split('expected ')[1] ?? 'a valid value';
+        throw new ConfigError(adapterVariable, env[adapterVariable], allowed);
+      }
       const variable = Object.entries(ENV_KEYS).find(([, key]) => key === error.key)?.[0];
       if (variable !== undefined && env[variable] !== undefined && env[variable]?.trim() !== '') {
         const allowed = error.message.split('expected ')[1] ?? 'a valid value';

@@ -1,4 +1,5 @@
 export * from './buses';
+export * from './compose';
 export * from './config';
 export * from './errors';
 export * from './event-sourcing';

@@ -1,4 +1,5 @@
 export { BrokerUnavailableError } from './broker-unavailable-error';
+export { kafkaDriver } from './kafka-driver';
 export type { KafkaTransportOptions } from './kafka-options';
 export { KafkaTimeoutError } from './kafka-timeout-error';
 export { createKafkaTransport, type KafkaTransport } from './kafka-transport';

@@ -1,5 +1,5 @@
 import { ConfigError, consoleLogger, type Logger, type TransportFeatures } from '@finaegis/core';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, type KafkaConfig, logLevel } from 'kafkajs';
 
 export const ADAPTER = '@finaegis/kafka';
 export const PREFIX = `[${ADAPTER}]`;
@@ -24,6 +24,10 @@ export interface KafkaTransportOptions {
   readonly brokers?: readonly string[] | string;
   /** Client id when the transport creates the kafkajs client. Default `finaegis`. */
   readonly clientId?: string;
+  /** TLS when the transport creates the kafkajs client (`true`, or Node TLS options). Default off. */
+  readonly ssl?: KafkaConfig['ssl'];
+  /** SASL authentication when the transport creates the kafkajs client (kafkajs `sasl`). Default none. */
+  readonly sasl?: KafkaConfig['sasl'];
   /** Prepended to a channel name to make its topic. Default `''`. */
   readonly topicPrefix?: string;
   /** Prepended to `<channel>.<group>` to make a consumer group id. Default: `topicPrefix`. */
@@ -115,6 +119,8 @@ export function resolveKafkaOptions(options: KafkaTransportOptions): {
     kafka = new Kafka({
       clientId: options.clientId ?? 'finaegis',
       brokers,
+      ...(options.ssl === undefined ? {} : { ssl: options.ssl }),
+      ...(options.sasl === undefined ? {} : { sasl: options.sasl }),
       logLevel: logLevel.NOTHING,
       // Stated rather than left to kafkajs, whose defaults change with NODE_ENV (`test` has its
       // own). As patient as either (each call keeps trying for about 9.5 s), with waits of at

@@ -1,6 +1,7 @@
 import {
   type ConsumeOptions,
   type DeadLetter,
+  type HealthCheck,
   InvalidArgumentError,
   type MessageHandler,
   type SendOptions,
@@ -22,6 +23,7 @@ import type { Message, Producer } from 'kafkajs';
 import type { KafkaRuntime } from './consumer-state';
 import { listDeadLetters, redriveDeadLetters } from './dead-letters';
 import { closeConsumer, crashConsumer, startGroupConsumer } from './kafka-consumer';
+import { type ConsumerFailure, recordingFailures, transportHealth } from './kafka-health';
 import { ADAPTER, FEATURES, type KafkaTransportOptions, resolveKafkaOptions } from './kafka-options';
 import { channelLag } from './lag';
 import { OutageRider } from './outage';
@@ -61,9 +63,10 @@ class KafkaTransportImpl implements KafkaTransport {
   readonly #producer: Producer;
   #producerConnected: Promise<void> | undefined;
   readonly #lifecycle = new Lifecycle(ADAPTER);
+  readonly #failures: ConsumerFailure[] = [];
 
   constructor(options: KafkaTransportOptions) {
-    const { kafka, settings } = resolveKafkaOptions(options);
+    const { kafka, settings } = resolveKafkaOptions(recordingFailures(options, this.#failures));
     const outage = new OutageRider(settings.outageTimeoutMs, () => this.#lifecycle.closed);
     // Idempotent: a produce retried after a lost acknowledgement is not written twice.
     this.#producer = kafka.producer({
@@ -160,6 +163,11 @@ class KafkaTransportImpl implements KafkaTransport {
   async [CRASH](): Promise<void> {
     for (const state of this.#runtime.consumers) crashConsumer(state);
     await this.close();
+  }
+
+  /** The cluster answering, each consumer in its group, and consumers that stopped for good (kafka-health.ts). */
+  health(): Promise<readonly HealthCheck[]> {
+    return transportHealth(this.#lifecycle.closed ? undefined : this.#runtime, this.#failures);
   }
 
   close(): Promise<void> {

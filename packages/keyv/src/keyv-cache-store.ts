@@ -4,6 +4,7 @@ import {
   type CacheStore,
   ConfigError,
   encodeJson,
+  type HealthCheck,
   InvalidArgumentError,
   newId,
 } from '@finaegis/core';
@@ -11,6 +12,7 @@ import { formatCause, withTimeout } from '@finaegis/core/adapter';
 import { Keyv } from 'keyv';
 import { CacheStoreError, notWritten, timedOut } from './cache-store-error';
 import { entryText, isLive, readEntry } from './entries';
+import { cacheHealth } from './keyv-health';
 
 /** Options of {@link createKeyvCacheStore}. Give `keyv` or `redisUrl`, or neither for an in-process Map. */
 export interface KeyvCacheStoreOptions {
@@ -255,6 +257,12 @@ class KeyvBackedCacheStore implements KeyvCacheStore {
       const written = await keyv.set(`${base}:v`, newId(), 0);
       if (written === false) throw notWritten('clear', 'the namespace generation');
     });
+  }
+
+  /** Redis (or the Keyv backend) answering one read, not counted as a hit or miss (keyv-health.ts). */
+  health(): Promise<readonly HealthCheck[]> {
+    const probe = () => this.#run('get', (keyv) => keyv.get(`${this.#prefix}health`));
+    return cacheHealth(this.#redisUrl === undefined ? 'keyv' : 'redis', probe);
   }
 
   close(): Promise<void> {

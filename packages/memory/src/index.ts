@@ -5,6 +5,7 @@ export {
   type MemoryCacheStoreOptions,
 } from './memory-cache-store';
 export { createMemoryCheckpointStore, type MemoryCheckpointStore } from './memory-checkpoint-store';
+export { memoryDriver } from './memory-driver';
 export { createMemoryEventStore, type MemoryEventStore } from './memory-event-store';
 export { createMemoryTransactionManager, type MemoryTransactionManager } from './memory-transaction-manager';
 export { createMemoryTransport, type MemoryTransport, type MemoryTransportOptions } from './memory-transport';

@@ -19,6 +19,7 @@ export {
   type OutboxRelayOptions,
 } from './outbox-relay';
 export { createPostgresCheckpointStore, type PostgresCheckpointStore } from './postgres-checkpoint-store';
+export { postgresDriver } from './postgres-driver';
 export { PostgresError, type PostgresErrorReason } from './postgres-error';
 export {
   createPostgresEventStore,

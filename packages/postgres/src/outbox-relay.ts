@@ -2,6 +2,7 @@ import {
   type BackoffPolicy,
   ConfigError,
   consoleLogger,
+  type HealthCheck,
   type Logger,
   newId,
   type SendOptions,
@@ -13,6 +14,7 @@ import { type PostgresConnectionOptions, type ResolvedConnection, resolveConnect
 import { NotificationListener } from './notification-listener';
 import { OutboxClaims, type OutboxRow, retryConflicts } from './outbox-claims';
 import { PostgresError } from './postgres-error';
+import { relayHealth } from './postgres-health';
 import { outboxChannel } from './postgres-transaction-manager';
 import { isConflict } from './sql-state';
 
@@ -91,6 +93,7 @@ class OutboxRelay {
   #wake: (() => void) | undefined;
   #notified = false;
   #closed = false;
+  #roundError: string | undefined;
 
   constructor(options: OutboxRelayOptions) {
     this.#conn = resolveConnection(options);
@@ -203,7 +206,9 @@ class OutboxRelay {
       this.#notified = false;
       try {
         sent = await this.runOnce();
+        this.#roundError = undefined;
       } catch (error) {
+        this.#roundError = formatCause(error, 1);
         this.#logger.error('Outbox relay round failed', { error: formatCause(error) });
       }
       if (sent > 0 || this.#notified || !this.#running) continue;
@@ -217,6 +222,13 @@ class OutboxRelay {
       });
       this.#wake = undefined;
     }
+  }
+
+  /** Its loop running, its last round working, and the rows waiting (postgres-health.ts). */
+  health(): Promise<readonly HealthCheck[]> {
+    const { pool, q } = this.#conn;
+    const state = { running: this.#running, stopped: this.#closed, roundError: this.#roundError };
+    return relayHealth({ ...state, pool, table: `${q}.outbox` });
   }
 
   /** Rows waiting to be sent (not yet sent, not set aside). */

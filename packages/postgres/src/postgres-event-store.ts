@@ -4,6 +4,7 @@ import {
   DuplicateEventError,
   type EventStore,
   type ExpectedVersion,
+  type HealthCheck,
   InvalidArgumentError,
   type NewEvent,
   type Snapshot,
@@ -20,6 +21,7 @@ import {
   resolveConnection,
 } from './connection';
 import { PostgresError } from './postgres-error';
+import { databaseHealth } from './postgres-health';
 
 const ADAPTER = '@finaegis/postgres';
 
@@ -309,6 +311,11 @@ class PostgresEventStore implements EventStore {
     return row.schema_version === null
       ? { streamId, version: row.version, state: row.state }
       : { streamId, version: row.version, state: row.state, schemaVersion: row.schema_version };
+  }
+
+  /** The database answering on this store's pool (postgres-health.ts). */
+  health(): Promise<readonly HealthCheck[]> {
+    return databaseHealth(this.#conn.pool);
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,5 @@
 import {
+  type HealthCheck,
   InvalidArgumentError,
   newId,
   type SendOptions,
@@ -18,6 +19,7 @@ import {
   type ResolvedConnection,
   resolveConnection,
 } from './connection';
+import { databaseHealth } from './postgres-health';
 import { IN_FAILED_TRANSACTION, isDatabaseTimeout, sqlState } from './sql-state';
 
 export interface PostgresTransactionManagerOptions extends PostgresConnectionOptions {
@@ -191,6 +193,11 @@ class PostgresTransactionManager implements TransactionManager {
       release(rollbackError ?? true);
     }
     throw reason;
+  }
+
+  /** The database answering on this manager's pool (postgres-health.ts). */
+  health(): Promise<readonly HealthCheck[]> {
+    return databaseHealth(this.#conn.pool);
   }
 
   async close(): Promise<void> {

@@ -207,15 +207,33 @@ export async function buildServer(app: ExchangeApp, options: ServerOptions = {})
       .send(renderPage({ token: DEMO_ACCOUNTS[0]!.token, pairs: MARKETS.map((m) => m.pair) })),
   );
 
-  server.get('/health', async () => ({
-    status: 'ok',
-    queue: app.config.domain.queueConnection,
-    cache: app.config.domain.cacheDriver,
-    eventStore: app.config.domain.eventStore,
-    stats: app.stats,
-    cacheStats: queryBus.cacheStats(),
-    afterCommit: app.cqrs.afterCommitStats(),
-  }));
+  // Readiness of every adapter from `app.health()` (broker and database reachable, consumers in
+  // their group, relay running), with this process's counters. 503 while not ready.
+  server.get('/health', async (_request, reply) => {
+    const health = await app.cqrs.health();
+    return reply.code(health.ready ? 200 : 503).send({
+      status: health.ready ? 'ok' : 'unavailable',
+      health: health.status,
+      ready: health.ready,
+      live: health.live,
+      queue: app.config.domain.queueConnection,
+      cache: app.config.domain.cacheDriver,
+      eventStore: app.config.domain.eventStore,
+      adapters: health.components,
+      stats: app.stats,
+      cacheStats: queryBus.cacheStats(),
+      afterCommit: app.cqrs.afterCommitStats(),
+    });
+  });
+  // Probes: liveness fails only when a restart would help; readiness while an adapter is down.
+  server.get('/health/live', async (_request, reply) => {
+    const { live, status } = await app.cqrs.health();
+    return reply.code(live ? 200 : 503).send({ live, status });
+  });
+  server.get('/health/ready', async (_request, reply) => {
+    const { ready, status } = await app.cqrs.health();
+    return reply.code(ready ? 200 : 503).send({ ready, status });
+  });
 
   const placeOrder = async (request: FastifyRequest, reply: FastifyReply, async: boolean) => {
     const accountId = accountOf(request, reply);

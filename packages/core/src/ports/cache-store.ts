@@ -1,3 +1,5 @@
+import type { HealthCheck } from './health';
+
 /**
  * The CacheStore port: where `askCached` keeps query results.
  *
@@ -30,6 +32,13 @@ export interface CacheStore {
    * scanning all keys (for example by bumping a namespace version).
    */
   clear(namespace: string): Promise<void>;
+
+  /**
+   * Optional: whether the store answers now (its backend reachable). Resolves within a few seconds
+   * and never rejects. A cache that is down degrades queries to their handlers; it does not make an
+   * application unready.
+   */
+  health?(): Promise<readonly HealthCheck[]>;
 
   /** Closes connections the store opened itself. Idempotent. */
   close(): Promise<void>;

@@ -3,6 +3,8 @@
  * stream or all together in one global order, plus snapshots.
  */
 
+import type { HealthCheck } from './health';
+
 /** An event as it is written: its data is JSON-compatible (see `encodeJson` for dates). */
 export interface NewEvent {
   /** Unique id of the event (its `eventId`); appending the same id twice to a stream is an error. */
@@ -103,6 +105,12 @@ export interface EventStore {
 
   /** The latest snapshot of a stream, if any. */
   loadSnapshot(streamId: string): Promise<Snapshot | undefined>;
+
+  /**
+   * Optional: whether the store answers now (its database reachable). Resolves within a few seconds
+   * and never rejects: a check that could not be made is reported `down` with the reason.
+   */
+  health?(): Promise<readonly HealthCheck[]>;
 
   /** Closes connections the store opened itself. Idempotent. */
   close(): Promise<void>;

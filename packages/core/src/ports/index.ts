@@ -8,6 +8,7 @@ export type {
   Snapshot,
   StoredEvent,
 } from './event-store';
+export type { HealthCheck, HealthStatus } from './health';
 export {
   consoleLogger,
   type LogContext,

@@ -1,3 +1,4 @@
+import type { HealthCheck } from './health';
 import type { SendOptions, TransportMessage } from './transport';
 
 /**
@@ -61,6 +62,12 @@ export interface TransactionManager {
    * told about an outer transaction: nesting goes through `tx.savepoint`.
    */
   run<T>(work: (tx: TransactionContext) => Promise<T>, options: TransactionOptions): Promise<T>;
+
+  /**
+   * Optional: whether transactions can start now (the database reachable). Resolves within a few
+   * seconds and never rejects.
+   */
+  health?(): Promise<readonly HealthCheck[]>;
 
   /** Closes what the manager opened itself. Idempotent. */
   close(): Promise<void>;

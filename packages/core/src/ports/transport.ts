@@ -7,6 +7,8 @@
  * handlers must be idempotent; `TransportMessage.id` is stable across redeliveries to help.
  */
 
+import type { HealthCheck } from './health';
+
 /** What a transport can do. A feature an adapter lacks is refused with `UnsupportedFeatureError`. */
 export interface TransportFeatures {
   /** `SendOptions.delayMs` is honoured: the message is not delivered before it is due. */
@@ -187,6 +189,13 @@ export interface Transport {
    * @throws UnsupportedFeatureError without `features.depth`; TransportClosedError.
    */
   depth(channel: string, options?: { group?: string }): Promise<number>;
+
+  /**
+   * Optional: whether the transport can work now — its broker reachable, each consumer this
+   * transport started in its group and receiving. Resolves within a few seconds and never rejects:
+   * a check that could not be made is reported `down` with the reason. After `close()`: `down`.
+   */
+  health?(): Promise<readonly HealthCheck[]>;
 
   /**
    * Closes the transport, in this order: stops taking new messages; waits for the handlers in
