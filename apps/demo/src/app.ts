@@ -171,7 +171,7 @@ export async function createExchangeApp(
     registry: cqrs.registry,
     streamId: config.stream,
     // On PostgreSQL each decision takes the stream's write lock in a transaction (see the engine).
-    ...(outbox && config.streamLock
+    ...(cqrs.outbox && config.streamLock
       ? { transaction: <T>(work: () => Promise<T>) => cqrs.transaction(() => work()) }
       : {}),
     // The engine calls this once the events are stored: the change is committed, so whatever a
