@@ -23,6 +23,7 @@ import { PostgresError } from './postgres-error';
 
 const ADAPTER = '@finaegis/postgres';
 
+/** Options of `createPostgresEventStore()`. */
 export interface PostgresEventStoreOptions extends PostgresConnectionOptions {
   /**
    * Join the transaction of a `PostgresTransactionManager` running in the caller's async context

@@ -20,6 +20,7 @@ import {
 } from './connection';
 import { IN_FAILED_TRANSACTION, isDatabaseTimeout, sqlState } from './sql-state';
 
+/** Options of `createPostgresTransactionManager()`. */
 export interface PostgresTransactionManagerOptions extends PostgresConnectionOptions {
   /**
    * After a commit that enqueued outbox rows, `NOTIFY` relays listening on this schema so they

@@ -35,6 +35,7 @@ export interface StoredEvent extends NewEvent {
  */
 export type ExpectedVersion = number | 'any' | 'no_stream' | 'exists';
 
+/** What `EventStore.append` resolves to. */
 export interface AppendResult {
   /** The stream's version after the append (the version of its last event). */
   readonly version: number;
@@ -42,6 +43,7 @@ export interface AppendResult {
   readonly position: number;
 }
 
+/** An aggregate's state at a stream version, saved so that loading need not replay every event. */
 export interface Snapshot {
   readonly streamId: string;
   /** The stream version the state includes. */
@@ -52,6 +54,11 @@ export interface Snapshot {
   readonly schemaVersion?: number;
 }
 
+/**
+ * What every event store adapter owes: append-only streams with optimistic concurrency, one
+ * global order for `readAll`, and snapshots. `eventStoreContract` of `@finaegis/contract-tests`
+ * checks each rule stated on its members.
+ */
 export interface EventStore {
   readonly name: string;
 
