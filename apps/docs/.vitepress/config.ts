@@ -17,7 +17,23 @@ const guideSidebar: DefaultTheme.SidebarItem[] = [
       { text: 'On Kafka and PostgreSQL', link: '/getting-started/kafka-postgres' },
     ],
   },
-  { text: 'From the guide', items: [{ text: 'The guide in TypeScript', link: '/guide/' }] },
+  {
+    text: 'From the guide',
+    items: [
+      { text: 'What surprises', link: '/guide/#what-surprises-coming-from-the-guide' },
+      { text: 'Overview', link: '/guide/#overview' },
+      { text: 'Architecture Components', link: '/guide/#architecture-components' },
+      { text: 'CQRS Implementation', link: '/guide/#cqrs-implementation' },
+      { text: 'Domain Events', link: '/guide/#domain-events' },
+      { text: 'Configuration', link: '/guide/#configuration' },
+      { text: 'Testing', link: '/guide/#testing' },
+      { text: 'Best Practices', link: '/guide/#best-practices' },
+      { text: 'Performance Considerations', link: '/guide/#performance-considerations' },
+      { text: 'Monitoring', link: '/guide/#monitoring' },
+      { text: 'Migration Guide', link: '/guide/#migration-guide' },
+      { text: 'Troubleshooting', link: '/guide/#troubleshooting' },
+    ],
+  },
   {
     text: 'Concepts',
     items: [
