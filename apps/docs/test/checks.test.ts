@@ -50,7 +50,10 @@ describe('undocumented exports', () => {
     writeFileSync(join(root, 'tsconfig.json'), JSON.stringify({ compilerOptions: { paths: {} } }));
     writeFileSync(
       join(root, 'packages/thing/package.json'),
-      JSON.stringify({ name: '@acme/thing', exports: { '.': {}, './extra': {}, './package.json': './package.json' } }),
+      JSON.stringify({
+        name: '@acme/thing',
+        exports: { '.': {}, './extra': {}, './package.json': './package.json' },
+      }),
     );
     const { entries, findings } = publicEntryPoints(root);
     expect(entries).toEqual([]);
@@ -65,7 +68,10 @@ describe('internal links', () => {
   test('reports a missing page and a missing anchor, and passes good links', () => {
     const dist = scratch();
     mkdirSync(join(dist, 'guide'));
-    writeFileSync(join(dist, 'index.html'), '<a href="/guide/">ok</a><a href="/guide/index.html#here">ok</a>');
+    writeFileSync(
+      join(dist, 'index.html'),
+      '<a href="/guide/">ok</a><a href="/guide/index.html#here">ok</a>',
+    );
     writeFileSync(
       join(dist, 'guide/index.html'),
       '<h2 id="here">x</h2><a href="#gone">bad anchor</a><a href="/nowhere.html">bad page</a><a href="https://example.org/x">out</a>',
@@ -149,7 +155,10 @@ describe('Benchmarks page', () => {
     const { results, findings } = readResults(dir);
     expect(results).toEqual([]);
     expect(findings).toEqual([
-      { where: 'apps/bench/results/core-2026-01-01.json', message: 'not a bench result: missing suite, cases or machine' },
+      {
+        where: 'apps/bench/results/core-2026-01-01.json',
+        message: 'not a bench result: missing suite, cases or machine',
+      },
     ]);
   });
 });
