@@ -1,4 +1,4 @@
-// `pnpm docs:build` and `pnpm docs`. The build runs every check and fails (exit code 1) when any
+// `pnpm docs:build` and `pnpm run docs` (`pnpm docs:dev`). The build runs every check and fails (exit code 1) when any
 // finds something, listing each finding with the file and line to fix:
 //   1. entry points: every published entry point (package.json `exports`) has a source;
 //   2. API reference: TypeDoc over every entry point; an export without TSDoc, missing from the
@@ -9,7 +9,7 @@
 //      runnable ones run on the memory adapters;
 //   6. VitePress builds the site (it fails on a link to a missing page);
 //   7. every internal link of the built site reaches its page and anchor.
-// `pnpm docs` generates the reference and the Benchmarks page, then serves the site with reload.
+// `pnpm run docs` generates the reference and the Benchmarks page, then serves the site with reload.
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { build, createServer } from 'vitepress';
