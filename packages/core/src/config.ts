@@ -61,6 +61,7 @@ export interface DomainConfig {
 
 /** The levels of `DomainConfig.logLevel`, most verbose first. */
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'off'] as const;
+/** One of `LOG_LEVELS`: what `DomainConfig.logLevel` and `DOMAIN_LOG_LEVEL` accept. */
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** A partial config; nested sections may be partial too. */

@@ -154,13 +154,13 @@ interface EventIdentity {
   causationId: string | undefined;
 }
 
-/**
- * Something that happened. Its identity (`eventId`, `occurredAt`, `aggregateId`, `aggregateType`,
- * `version`, `correlationId`, `causationId`, `metadata`) is kept beside the payload fields that
- * the subclass declares.
- */
 let setIdentity: (event: DomainEvent, identity: EventIdentity) => void;
 
+/**
+ * Something that happened, the base of every event class. Its identity (`eventId`, `occurredAt`,
+ * `aggregateId`, `aggregateType`, `version`, `correlationId`, `causationId`, `metadata`) is given to
+ * `super(init)` and kept beside the payload fields that the subclass declares.
+ */
 export abstract class DomainEvent extends Message {
   #identity: EventIdentity;
 

@@ -32,6 +32,7 @@ import { errorType, isDeadLettering } from './errors';
 import { createInstruments } from './metrics';
 import { SCOPE_NAME } from './version';
 
+/** Options of `otelInstrumentation()`. */
 export interface OtelInstrumentationOptions {
   /** Where spans go. Default: the global tracer provider (`trace.setGlobalTracerProvider`). */
   readonly tracerProvider?: TracerProvider;

@@ -11,6 +11,7 @@ export interface ProjectionLagTarget {
   readonly store: EventStore;
 }
 
+/** Options of `observeProjectionLag()`. */
 export interface ObserveProjectionLagOptions {
   /** Default: the global meter provider. */
   readonly meterProvider?: MeterProvider;

@@ -10,6 +10,7 @@ export interface QueueDepthTarget {
   readonly group?: string;
 }
 
+/** Options of `observeQueueDepth()`. */
 export interface ObserveQueueDepthOptions {
   /** Default: the global meter provider. */
   readonly meterProvider?: MeterProvider;

@@ -2,7 +2,9 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { ConfigError, type TransactionContext } from '@finaegis/core';
 import pg from 'pg';
 
+/** The connection string a factory uses when given neither `pool`, `connectionString` nor `DATABASE_URL`. */
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
+/** The schema every factory and `migrate()` use unless given `schema`. */
 export const DEFAULT_SCHEMA = 'finaegis';
 
 /** Where an adapter finds its database: a pool you own, or a connection string it opens itself. */

@@ -3,6 +3,7 @@ import { eventsChannel } from './append-notifier';
 import { type PostgresConnectionOptions, resolveConnection } from './connection';
 import { NotificationListener } from './notification-listener';
 
+/** Options of `listenForAppends()`: where the database is, and where connection problems are logged. */
 export interface ListenForAppendsOptions extends PostgresConnectionOptions {
   /** Told when the listening connection cannot be opened or is lost. Default: console. */
   readonly logger?: Logger;

@@ -4,11 +4,13 @@ import { fileURLToPath } from 'node:url';
 import { type PostgresConnectionOptions, resolveConnection } from './connection';
 import { PostgresError } from './postgres-error';
 
+/** Options of `migrate()`: where the database is, the schema, and the folder of SQL files. */
 export interface MigrateOptions extends PostgresConnectionOptions {
   /** Folder of `*.sql` files, applied in name order. Default: the `migrations` folder shipped here. */
   readonly migrationsDir?: string;
 }
 
+/** What `migrate()` did. */
 export interface MigrateResult {
   readonly schema: string;
   /** File names applied by this call (empty when the schema was already up to date). */
@@ -16,6 +18,7 @@ export interface MigrateResult {
 }
 
 // Both src/ (tests) and dist/ (published) sit next to migrations/.
+/** The `migrations` folder shipped with this package, which `migrate()` applies by default. */
 export const DEFAULT_MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'migrations');
 
 // First key of the two-key advisory lock that serialises migrations; the second is the schema's hash.

@@ -20,6 +20,7 @@ import { isConflict } from './sql-state';
 
 const ADAPTER = '@finaegis/postgres';
 
+/** Options of `createOutboxRelay()`. */
 export interface OutboxRelayOptions extends PostgresConnectionOptions {
   /** Where rows go after commit. */
   readonly transport: Pick<Transport, 'name' | 'send'>;

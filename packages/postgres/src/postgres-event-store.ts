@@ -25,6 +25,7 @@ import { databaseHealth } from './postgres-health';
 
 const ADAPTER = '@finaegis/postgres';
 
+/** Options of `createPostgresEventStore()`. */
 export interface PostgresEventStoreOptions extends PostgresConnectionOptions {
   /**
    * Join the transaction of a `PostgresTransactionManager` running in the caller's async context

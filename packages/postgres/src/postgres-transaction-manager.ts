@@ -22,6 +22,7 @@ import {
 import { databaseHealth } from './postgres-health';
 import { IN_FAILED_TRANSACTION, isDatabaseTimeout, sqlState } from './sql-state';
 
+/** Options of `createPostgresTransactionManager()`. */
 export interface PostgresTransactionManagerOptions extends PostgresConnectionOptions {
   /**
    * After a commit that enqueued outbox rows, `NOTIFY` relays listening on this schema so they

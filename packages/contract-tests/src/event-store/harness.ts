@@ -17,6 +17,7 @@ export interface EventStoreContractRunner {
   expect(actual: unknown): EventStoreContractAssertion;
 }
 
+/** What `eventStoreContract` needs of an adapter: a name for the suite and a way to make a fresh store. */
 export interface EventStoreContractHarness {
   /** Shown in the suite's name. */
   readonly name: string;
@@ -34,6 +35,7 @@ export type EventStoreContractGroup =
   | 'isolation'
   | 'payloads';
 
+/** Every group of the event store contract, in the order the suite runs them. */
 export const EVENT_STORE_CONTRACT_GROUPS: readonly EventStoreContractGroup[] = [
   'append-and-read',
   'expected-version',
@@ -44,6 +46,7 @@ export const EVENT_STORE_CONTRACT_GROUPS: readonly EventStoreContractGroup[] = [
   'payloads',
 ];
 
+/** Options of `eventStoreContract`: which groups to run, and how hard to race the writers. */
 export interface EventStoreContractOptions {
   /** Groups to run (default all). */
   readonly groups?: readonly EventStoreContractGroup[];

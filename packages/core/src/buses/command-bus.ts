@@ -17,11 +17,13 @@ interface Entry {
   readonly call: (command: Command<unknown>) => Promise<unknown>;
 }
 
+/** Options of `commandBus.register` and `queryBus.register`. */
 export interface RegisterOptions {
   /** Replace an existing handler instead of failing with `HandlerAlreadyRegisteredError`. */
   readonly replace?: boolean;
 }
 
+/** Options of `dispatchTransaction` and `transaction`. */
 export interface TransactionRunOptions {
   /** Seconds; default `commandBus.transactionTimeout` from config. */
   readonly timeout?: number;

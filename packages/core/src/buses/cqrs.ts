@@ -14,6 +14,7 @@ import { QueryBus } from './query-bus';
 import type { BusContext } from './shared';
 import { startWorker, type Worker, type WorkerOptions } from './worker';
 
+/** What `createCqrs()` builds the buses from: the config and the adapters, all optional. */
 export interface CqrsOptions {
   /** Defaults to `defineConfig()` (the guide's values). */
   readonly config?: DomainConfig;

@@ -7,6 +7,7 @@ import { type MiddlewareContext, runPipeline } from './middleware';
 import { type AsyncOptions, type BusContext, sendAsync } from './shared';
 import { currentUnitOfWork, runInUnitOfWork, UnitOfWork } from './unit-of-work';
 
+/** Options of `eventBus.subscribe`. */
 export interface SubscribeOptions {
   /** From `eventBus.priorityLevels` (runs first) down to 0 (default, runs last). */
   readonly priority?: number;

@@ -13,6 +13,7 @@ export interface HandlerObject<M, R> {
 export interface LazyHandler<M, R> {
   readonly [LAZY]: () => HandlerFunction<M, R> | HandlerObject<M, R>;
 }
+/** Any of the three handler forms `register` and `subscribe` accept: a function, an object with `handle()`, or `lazy()`. */
 export type Handler<M, R> = HandlerFunction<M, R> | HandlerObject<M, R> | LazyHandler<M, R>;
 
 /** Wraps a factory so the handler is built the first time it is needed, once. */

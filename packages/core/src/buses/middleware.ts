@@ -5,7 +5,9 @@ import type { Message } from '../messages';
 import type { Logger } from '../ports/logger';
 import type { BackoffPolicy } from '../ports/transport';
 
+/** Which bus a middleware call comes from. */
 export type MessageKind = 'command' | 'query' | 'event';
+/** The bus method a middleware call wraps (`consume`: a worker handling a message from the transport). */
 export type Operation =
   | 'dispatch'
   | 'dispatchAsync'
@@ -145,6 +147,7 @@ export function timingMiddleware(report: (sample: TimingSample) => void): Middle
   };
 }
 
+/** Options of `retryMiddleware`. */
 export interface RetryMiddlewareOptions {
   /** Tries in all, the first included. */
   readonly attempts: number;

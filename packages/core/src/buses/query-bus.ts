@@ -18,6 +18,7 @@ import {
 } from './query-cache';
 import type { BusContext } from './shared';
 
+/** Options of `queryBus.askMultiple`. */
 export interface AskMultipleOptions {
   /** Ask through the cache (`askCached`) with these options. */
   readonly cached?: boolean | AskCachedOptions;

@@ -65,6 +65,7 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Options of `queryBus.askCached` (and `warm`). Durations are seconds, as in the guide. */
 export interface AskCachedOptions {
   /** Seconds; default: the query's `cacheTtl()`, then `queryBus.defaultTtl`. */
   readonly ttl?: number;

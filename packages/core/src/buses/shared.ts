@@ -37,6 +37,7 @@ export interface AsyncOptions {
   readonly dedupeId?: string;
 }
 
+/** The `content-type` header of every async message the buses send: our JSON envelope, version 1. */
 export const ENVELOPE_CONTENT_TYPE = 'application/vnd.finaegis.envelope+json;v=1';
 
 /** @internal Serialises a message and sends it, or holds it in the current unit of work. */

@@ -9,6 +9,7 @@ import type { EventBus } from './event-bus';
 import { type MiddlewareContext, runPipeline } from './middleware';
 import type { BusContext } from './shared';
 
+/** Options of `app.startWorker()`. */
 export interface WorkerOptions {
   /** Consumer group of this worker (all workers of one service share it). Default `workers`. */
   readonly group?: string;
@@ -20,6 +21,7 @@ export interface WorkerOptions {
   readonly channels?: ReadonlyArray<'commands' | 'events'>;
 }
 
+/** A running worker, as `app.startWorker()` returns it. */
 export interface Worker {
   /** Stops consuming after the messages in flight are done. Idempotent. */
   close(): Promise<void>;

@@ -25,6 +25,7 @@ export function schemaVersionOf(eventClass: MessageClass | Function): number {
   return typeof declared === 'number' && Number.isInteger(declared) && declared > 0 ? declared : 1;
 }
 
+/** Options of `new EventSerializer(registry, options)`. */
 export interface EventSerializerOptions {
   /** Turn old stored shapes into the current ones on read. */
   readonly upcasters?: UpcasterChain | readonly Upcaster[];

@@ -14,6 +14,7 @@ export interface ProjectionContext {
   readonly streamId: string;
 }
 
+/** A projection's handler of one event class; it gets the event and where it sits in the store. */
 export type ProjectionHandler<E extends DomainEvent> = (
   event: E,
   context: ProjectionContext,
@@ -80,6 +81,7 @@ export interface ProjectionLease {
   release(projection: string): Promise<void>;
 }
 
+/** Options of `new Projector(projection, options)`. */
 export interface ProjectorOptions {
   readonly store: EventStore;
   readonly checkpoints: CheckpointStore;
@@ -114,6 +116,7 @@ export interface ProjectorOptions {
   readonly transaction?: <T>(work: () => Promise<T>) => Promise<T>;
 }
 
+/** What one `projector.catchUp()` (or `rebuild()`) did. */
 export interface CatchUpResult {
   /** Events handed to the projection's handlers in this run. */
   readonly applied: number;

@@ -15,6 +15,7 @@ export interface EventPublisher {
   record(event: DomainEvent): void;
 }
 
+/** Options of `new EventSourcedRepository(AggregateClass, options)`. */
 export interface EventSourcedRepositoryOptions<A extends AggregateRoot> {
   readonly store: EventStore;
   /** Event classes the aggregate raises must be registered here. */

@@ -3,6 +3,7 @@ import { ConcurrencyError } from '../errors/concurrency-error';
 import { ConfigError } from '../errors/config-error';
 import type { BackoffPolicy } from '../ports/transport';
 
+/** Options of `retryOnConcurrencyError`. */
 export interface RetryOnConcurrencyOptions {
   /** Runs in all, the first included. Default 5. With N writers racing once each, N suffice. */
   readonly attempts?: number;

@@ -37,6 +37,7 @@ export interface StoredEvent extends NewEvent {
  */
 export type ExpectedVersion = number | 'any' | 'no_stream' | 'exists';
 
+/** What `EventStore.append` resolves to. */
 export interface AppendResult {
   /** The stream's version after the append (the version of its last event). */
   readonly version: number;
@@ -44,6 +45,7 @@ export interface AppendResult {
   readonly position: number;
 }
 
+/** An aggregate's state at a stream version, saved so that loading need not replay every event. */
 export interface Snapshot {
   readonly streamId: string;
   /** The stream version the state includes. */
@@ -54,6 +56,11 @@ export interface Snapshot {
   readonly schemaVersion?: number;
 }
 
+/**
+ * What every event store adapter owes: append-only streams with optimistic concurrency, one
+ * global order for `readAll`, and snapshots. `eventStoreContract` of `@finaegis/contract-tests`
+ * checks each rule stated on its members.
+ */
 export interface EventStore {
   readonly name: string;
 

@@ -44,11 +44,17 @@ export interface TransactionContext {
   savepoint?<T>(work: (tx: TransactionContext) => Promise<T>): Promise<T>;
 }
 
+/** Options of `TransactionManager.run`. */
 export interface TransactionOptions {
   /** The transaction is rolled back and fails with `TransactionTimeoutError` after this long. */
   readonly timeoutMs: number;
 }
 
+/**
+ * What every transaction manager adapter owes: run work in a transaction with a timeout, and
+ * optionally an outbox (`tx.enqueue`) and savepoints (`tx.savepoint`). `transactionManagerContract`
+ * of `@finaegis/contract-tests` checks each rule stated on its members.
+ */
 export interface TransactionManager {
   readonly name: string;
 

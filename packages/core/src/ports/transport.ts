@@ -43,6 +43,7 @@ export interface TransportMessage {
   readonly key?: string;
 }
 
+/** Options of `Transport.send`; each one needs the matching feature, or the send is refused. */
 export interface SendOptions {
   /** Deliver no earlier than this many milliseconds from now. Needs `features.delay`. */
   readonly delayMs?: number;
@@ -64,6 +65,7 @@ export interface ReceivedMessage extends TransportMessage {
   readonly partition?: number;
 }
 
+/** How long to wait before the next attempt of a failed message. */
 export interface BackoffPolicy {
   /** `exponential`: delayMs × 2^(attempt-1); `fixed`: delayMs each time. */
   readonly type: 'exponential' | 'fixed';
@@ -72,12 +74,14 @@ export interface BackoffPolicy {
   readonly maxDelayMs?: number;
 }
 
+/** How often a consumer tries a message before it is dead-lettered, and how long it waits in between. */
 export interface RetryPolicy {
   /** Deliveries in all, the first included, before the message is dead-lettered. At least 1. */
   readonly attempts: number;
   readonly backoff: BackoffPolicy;
 }
 
+/** Options of `Transport.consume`. */
 export interface ConsumeOptions {
   /** Consumer group name. Every group gets every message; a group's consumers share them. */
   readonly group: string;
@@ -93,6 +97,7 @@ export interface ConsumeOptions {
  */
 export type MessageHandler = (message: ReceivedMessage) => Promise<void>;
 
+/** A running consumer, as `Transport.consume` returns it. */
 export interface Subscription {
   /**
    * Stops taking new messages, waits for the handlers in flight to finish and acknowledges them,
