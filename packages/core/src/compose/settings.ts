@@ -15,6 +15,7 @@ export interface AdapterSettings {
 /** SASL mechanisms the Kafka driver accepts. */
 export const KAFKA_SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
 
+/** What the Kafka driver builds its transport from (`KAFKA_*` variables). */
 export interface KafkaAdapterSettings {
   /** kafkajs client id (in broker logs and quotas). Default `finaegis`. */
   readonly clientId: string;
@@ -36,6 +37,7 @@ export interface KafkaAdapterSettings {
   readonly heartbeatIntervalMs?: number;
 }
 
+/** What the BullMQ driver builds its transport from (`BULLMQ_*` variables, `REDIS_URL`). */
 export interface BullmqAdapterSettings {
   /** Prefix of every Redis key of the queues. Default `finaegis`. */
   readonly prefix: string;
@@ -45,11 +47,13 @@ export interface BullmqAdapterSettings {
   readonly stalledIntervalMs?: number;
 }
 
+/** What the Redis cache driver (`CACHE_DRIVER=redis`) builds its store from. */
 export interface CacheAdapterSettings {
   /** Prefix of every key the Redis cache writes. Default `finaegis:`. */
   readonly keyPrefix: string;
 }
 
+/** What the PostgreSQL driver builds the event store, transactions, checkpoints and relay from. */
 export interface PostgresAdapterSettings {
   /** Schema holding the event store, outbox and checkpoints. Default `finaegis`. */
   readonly schema: string;
@@ -66,6 +70,7 @@ export type AdapterSettingsInput = {
   readonly [K in keyof AdapterSettings]?: Partial<AdapterSettings[K]>;
 };
 
+/** The adapter settings used where neither the environment nor the caller gives one. */
 export const defaultAdapterSettings: AdapterSettings = Object.freeze({
   kafka: Object.freeze({ clientId: 'finaegis', topicPrefix: '', ssl: false }),
   bullmq: Object.freeze({ prefix: 'finaegis' }),
