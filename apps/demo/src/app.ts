@@ -36,6 +36,7 @@ import {
   PlaceOrderCommand,
 } from './domain/messages';
 import type { OrderBookView } from './domain/views';
+import { type ExchangeFigures, startCommittedEffects } from './figures';
 
 /** Adapters a test may put in place of the configured ones (closed by `ExchangeApp.close()`). */
 export type Adapters = Pick<ComposedAdapters, 'transport' | 'cache' | 'eventStore' | 'transactionManager'>;
@@ -49,6 +50,11 @@ export interface ExchangeApp {
   readonly adapters: ComposedAdapters;
   /** Counted in this process. */
   readonly stats: ExchangeStats;
+  /**
+   * Orders placed and trades: on PostgreSQL counted once from the committed events for every
+   * process (the same in each, and complete after a crash), else this process's counters.
+   */
+  figures(): Promise<ExchangeFigures>;
   /** Accounts by bearer token. */
   readonly tokens: ReadonlyMap<string, string>;
   /**
@@ -76,6 +82,11 @@ export interface ExchangeApp {
   dispatchAsync(command: Command<unknown>, options?: AsyncOptions): Promise<string>;
   /** Deposits the demo accounts' starting balances, once (deposit ids make it idempotent). */
   seed(): Promise<void>;
+  /**
+   * Stops the projectors that follow the committed events (before a graceful shutdown closes the
+   * pool; `close()` does it too). Idempotent.
+   */
+  stopProjectors(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -166,6 +177,7 @@ export async function createExchangeApp(
     trades: 0,
     afterCommitFailures: 0,
   };
+  let stored = 0; // decisions stored by this process (for the fault hook)
   const engine = new ExchangeEngine({
     store: adapters.eventStore,
     registry: cqrs.registry,
@@ -180,6 +192,8 @@ export async function createExchangeApp(
     // decision that is already made). Inside a database transaction `publishMultiple` holds the
     // events until commit, and the bus treats failures after commit the same way.
     publish: async (events: readonly DomainEvent[]) => {
+      stored += 1;
+      if (stored === config.faultKillAfterAppend) process.kill(process.pid, 'SIGKILL');
       try {
         await cqrs.eventBus.publishMultiple(events);
       } catch (error) {
@@ -277,6 +291,15 @@ export async function createExchangeApp(
     { priority: 5, name: 'count trades' },
   );
 
+  // What must follow a committed event even when the process that stored it died before publishing.
+  const effects = await startCommittedEffects({
+    cqrs,
+    config,
+    logger: cqrs.logger,
+    invalidateBooks: invalidateBook,
+    bookChanges,
+  });
+
   const tokens = new Map(DEMO_ACCOUNTS.map((account) => [account.token, account.accountId]));
   return {
     config,
@@ -312,7 +335,16 @@ export async function createExchangeApp(
         }
       }
     },
-    // Stops consuming, flushes the outbox relay, then closes the adapters in order.
-    close: () => cqrs.close(),
+    async figures() {
+      if (effects !== undefined) return effects.figures();
+      return { source: 'process', ordersPlaced: stats.ordersPlaced, trades: stats.trades };
+    },
+    stopProjectors: async () => effects?.stop(),
+    // The projectors first (they use the pool); then stops consuming, flushes the outbox relay and
+    // closes the adapters in order.
+    async close() {
+      await effects?.stop();
+      await cqrs.close();
+    },
   };
 }

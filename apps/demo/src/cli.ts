@@ -85,6 +85,7 @@ function onShutdown(running: Running): void {
     before: async () => {
       process.stderr.write('stopping\n');
       await running.server?.close();
+      await running.app.stopProjectors();
     },
     after: () => running.telemetry.shutdown(),
   });

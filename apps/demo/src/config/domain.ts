@@ -26,6 +26,11 @@ export interface DemoConfig {
    * finaegis-demo scale`).
    */
   readonly streamLock: boolean;
+  /**
+   * Fault injection for tests (DEMO_FAULT_KILL_AFTER_APPEND=N): the process SIGKILLs itself after
+   * its N-th stored decision, before publishing its events. 0 (default): off.
+   */
+  readonly faultKillAfterAppend: number;
 }
 
 export interface MarketConfig {
@@ -141,5 +146,6 @@ export function demoConfigFromEnv(
     orderBookTtl: integerEnv(env, 'ORDER_BOOK_TTL', 5, 1, 3600),
     stream,
     streamLock: streamLock === 'on',
+    faultKillAfterAppend: integerEnv(env, 'DEMO_FAULT_KILL_AFTER_APPEND', 0, 0, 1_000_000),
   };
 }

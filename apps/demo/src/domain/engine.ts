@@ -13,9 +13,15 @@ import { EXCHANGE_EVENTS } from './messages';
 /** Most decisions one locked transaction takes (see `ExchangeEngine.execute`). */
 const MAX_BATCH = 64;
 
+/** A decision's result and the events it stored. */
+interface Decided {
+  readonly result: unknown;
+  readonly events: readonly DomainEvent[];
+}
+
 interface Pending {
   readonly decide: (exchange: Exchange) => unknown;
-  readonly resolve: (value: unknown) => void;
+  readonly resolve: (decided: Decided) => void;
   readonly reject: (error: unknown) => void;
 }
 
@@ -98,10 +104,17 @@ export class ExchangeEngine {
     if (this.#options.transaction === undefined || this.#options.store.lockStream === undefined) {
       return this.#executeOptimistic(decide);
     }
-    return new Promise<T>((resolve, reject) => {
-      this.#waiting.push({ decide, resolve: resolve as (value: unknown) => void, reject });
+    return this.#executeLocked(decide);
+  }
+
+  async #executeLocked<T>(decide: (exchange: Exchange) => T): Promise<T> {
+    const { result, events } = await new Promise<Decided>((resolve, reject) => {
+      this.#waiting.push({ decide, resolve, reject });
       void this.#detached(() => this.#drain());
     });
+    // Published here, in the caller's async context (its trace), not in the batch's.
+    if (events.length > 0) await this.#options.publish?.(events);
+    return result as T;
   }
 
   async #drain(): Promise<void> {
@@ -179,8 +192,7 @@ export class ExchangeEngine {
         pending.reject(outcome.error);
         continue;
       }
-      if (outcome.events.length > 0) await this.#options.publish?.(outcome.events);
-      pending.resolve(outcome.result);
+      pending.resolve({ result: outcome.result, events: outcome.events });
     }
   }
 

@@ -221,6 +221,9 @@ export async function buildServer(app: ExchangeApp, options: ServerOptions = {})
       eventStore: app.config.domain.eventStore,
       adapters: health.components,
       stats: app.stats,
+      figures: await app.figures().catch((error: unknown) => ({
+        error: error instanceof Error ? error.message : String(error),
+      })),
       cacheStats: queryBus.cacheStats(),
       afterCommit: app.cqrs.afterCommitStats(),
     });
