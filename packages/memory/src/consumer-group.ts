@@ -33,6 +33,8 @@ export interface Entry extends Sent {
   attempt: number;
   /** Changes on every delivery, so that a handler abandoned by a crash cannot ack the redelivery. */
   token: number;
+  /** While delayed: when it becomes due (its send delay, or its retry's backoff). */
+  waitUntil: number;
   consumer: Consumer | undefined;
 }
 
@@ -111,7 +113,7 @@ export class Group {
   }
 
   accept(sent: Sent): void {
-    const entry: Entry = { ...sent, attempt: 0, token: 0, consumer: undefined };
+    const entry: Entry = { ...sent, attempt: 0, token: 0, consumer: undefined, waitUntil: sent.dueAt };
     if (entry.dueAt > this.broker.now()) {
       this.delayed.add(entry);
       this.broker.at(entry.dueAt, () => {
@@ -217,6 +219,7 @@ export class Group {
     } else {
       // The entry keeps its key, so later messages of the key wait for the retry (order by key).
       const dueAt = this.broker.now() + decision.delayMs;
+      entry.waitUntil = dueAt;
       this.delayed.add(entry);
       this.broker.at(dueAt, () => {
         if (!this.delayed.delete(entry)) return;
@@ -232,9 +235,9 @@ export class Group {
     let dueLater = 0;
     let nextDueAt: number | undefined;
     for (const entry of this.delayed) {
-      if (entry.dueAt <= now) continue;
+      if (entry.waitUntil <= now) continue;
       dueLater++;
-      if (nextDueAt === undefined || entry.dueAt < nextDueAt) nextDueAt = entry.dueAt;
+      if (nextDueAt === undefined || entry.waitUntil < nextDueAt) nextDueAt = entry.waitUntil;
     }
     return {
       channel,

@@ -96,6 +96,12 @@ describe('a memory broker on a clock of its own', () => {
     );
     await t.send('ch', message());
     await until(() => attempts.length === 1, 'the first attempt');
+    await until(() => memoryBrokerActivity(t.broker).groups[0]?.inFlight === 0, 'the first failure');
+    expect(memoryBrokerActivity(t.broker).groups[0]).toMatchObject({
+      due: 0,
+      scheduled: 1,
+      nextDueAt: start + 60_000,
+    });
     await clock.advance(59_999);
     expect(attempts).toEqual([0]);
     await clock.advance(60_001);
