@@ -102,14 +102,15 @@ function check(
         ? `expected the app not to have ${verb} ${wanted}, but it did (${matching.length} time(s)); ${verb}:${listed}`
         : `expected the app to have ${verb} ${wanted}, but ${matching.length === 0 ? 'it did not' : `it did ${matching.length} time(s)`}${firstProblem === undefined ? '' : ` (closest ${name}: ${firstProblem})`}; ${verb}:${listed}`,
     expected: fields ?? name,
-    actual: sameClass.map((c) =>
-      c.message === undefined
-        ? c.type
-        : fields === undefined
-          ? typeName(c.message)
-          : shapedLike(c.message, fields),
-    ),
+    // The closest candidate (the first of the class), cut to the fields asked for: a diff of one against one.
+    actual: closest(sameClass[0], fields),
   };
+}
+
+function closest(candidate: Candidate | undefined, fields: unknown): unknown {
+  if (candidate === undefined) return undefined;
+  if (candidate.message === undefined) return candidate.type;
+  return fields === undefined ? typeName(candidate.message) : shapedLike(candidate.message, fields);
 }
 
 /** Whether the app dispatched a command of `commandClass` with these fields (see {@link assertDispatched}). */
