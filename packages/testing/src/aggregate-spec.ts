@@ -140,21 +140,31 @@ function givenStep<A extends AggregateRoot, C extends EventClass>(
   };
 }
 
-/** A new aggregate with the history applied: events replayed, calls made and their events kept as past. */
+/**
+ * A new aggregate with the history applied, as a repository would load it: the events of the past
+ * (given ones, and those each given call raised on the aggregate as it was then) replayed onto an
+ * empty aggregate, so nothing is left uncommitted.
+ */
 function replay<A extends AggregateRoot, C extends EventClass>(
   history: readonly AggregateHistory<A, C>[],
   setup: Setup<A>,
 ): A {
-  const aggregate = setup.create();
+  const past: DomainEvent[] = [];
+  const load = () => {
+    const aggregate = setup.create();
+    aggregate.loadFromHistory(past);
+    return aggregate;
+  };
   for (const step of history) {
     if (typeof step === 'function') {
+      const aggregate = load();
       (step as (aggregate: A) => unknown)(aggregate);
       checkDeclared(aggregate.uncommittedEvents, setup.classes, `${setup.what}, given`);
-      aggregate.markCommitted();
+      past.push(...aggregate.uncommittedEvents);
     } else {
       checkDeclared([step], setup.classes, `${setup.what}, given`);
-      aggregate.loadFromHistory([step as DomainEvent]);
+      past.push(step as DomainEvent);
     }
   }
-  return aggregate;
+  return load();
 }

@@ -1,9 +1,2 @@
-// The kit's matchers on vitest's expect, as a user's setup file would add them.
-import { expect } from 'vitest';
-import { type FinaegisMatchers, finaegisMatchers } from '../src/index';
-
-expect.extend(finaegisMatchers);
-
-declare module 'vitest' {
-  interface Assertion<T> extends FinaegisMatchers<void> {}
-}
+// The kit's matchers on vitest's expect, added the way the README's setup file adds them.
+import './readme/vitest-setup';

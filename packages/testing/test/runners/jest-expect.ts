@@ -1,12 +1,5 @@
-// jest's own `expect` (the `expect` package jest uses) taking the kit's matchers, typed the way a
-// jest user declares them.
-import { expect as jestExpect } from 'expect';
-import { type FinaegisMatchers, finaegisMatchers } from '../../src/index';
+// jest's own `expect` (the `expect` package jest uses), with the matchers added and typed the way
+// the README's jest setup does it.
+import './../readme/jest-setup';
 
-jestExpect.extend(finaegisMatchers);
-
-declare module 'expect' {
-  interface Matchers<R extends void | Promise<void>, T = unknown> extends FinaegisMatchers<R> {}
-}
-
-export { jestExpect };
+export { expect as jestExpect } from 'expect';
