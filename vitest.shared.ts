@@ -11,6 +11,7 @@ const workspacePackages = [
   'keyv',
   'postgres',
   'opentelemetry',
+  'testing',
 ];
 
 /**

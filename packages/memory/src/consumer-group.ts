@@ -6,6 +6,7 @@ import type {
   TransportMessage,
 } from '@finaegis/core';
 import { decodeTransportMessage, failureDecision, toReceivedMessage } from '@finaegis/core/adapter';
+import type { MemoryGroupActivity } from './activity';
 import { Heap } from './heap';
 
 /*
@@ -32,6 +33,8 @@ export interface Entry extends Sent {
   attempt: number;
   /** Changes on every delivery, so that a handler abandoned by a crash cannot ack the redelivery. */
   token: number;
+  /** While delayed: when it becomes due (its send delay, or its retry's backoff). */
+  waitUntil: number;
   consumer: Consumer | undefined;
 }
 
@@ -53,6 +56,8 @@ export interface Consumer {
 
 /** @internal What a group needs from its broker (the broker's timers, tokens and dead-letter place). */
 export interface GroupBroker {
+  /** The broker's clock, in ms since the epoch. */
+  now(): number;
   nextToken(): number;
   at(dueAt: number, fn: () => void): void;
   deadLetter(group: Group, entry: Entry, error: unknown): void;
@@ -108,8 +113,8 @@ export class Group {
   }
 
   accept(sent: Sent): void {
-    const entry: Entry = { ...sent, attempt: 0, token: 0, consumer: undefined };
-    if (entry.dueAt > Date.now()) {
+    const entry: Entry = { ...sent, attempt: 0, token: 0, consumer: undefined, waitUntil: sent.dueAt };
+    if (entry.dueAt > this.broker.now()) {
       this.delayed.add(entry);
       this.broker.at(entry.dueAt, () => {
         if (!this.delayed.delete(entry)) return;
@@ -213,7 +218,8 @@ export class Group {
       this.release(entry);
     } else {
       // The entry keeps its key, so later messages of the key wait for the retry (order by key).
-      const dueAt = Date.now() + decision.delayMs;
+      const dueAt = this.broker.now() + decision.delayMs;
+      entry.waitUntil = dueAt;
       this.delayed.add(entry);
       this.broker.at(dueAt, () => {
         if (!this.delayed.delete(entry)) return;
@@ -223,6 +229,26 @@ export class Group {
     }
     if (consumer.inFlight.size === 0) consumer.idle?.();
     this.pump();
+  }
+
+  activity(channel: string, now: number): MemoryGroupActivity {
+    let dueLater = 0;
+    let nextDueAt: number | undefined;
+    for (const entry of this.delayed) {
+      if (entry.waitUntil <= now) continue;
+      dueLater++;
+      if (nextDueAt === undefined || entry.waitUntil < nextDueAt) nextDueAt = entry.waitUntil;
+    }
+    return {
+      channel,
+      group: this.name,
+      consumers: this.consumers.length,
+      due: this.ready.size + this.delayed.size - dueLater,
+      inFlight: this.inFlight.size,
+      waitingBehindKey: this.waitingBehindKeys,
+      scheduled: dueLater,
+      nextDueAt,
+    };
   }
 
   add(consumer: Consumer): void {

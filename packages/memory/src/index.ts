@@ -1,3 +1,4 @@
+export { type MemoryClock, type MemoryTimer, realClock } from './clock';
 export { createMemoryBroker, type MemoryBroker, type MemoryBrokerOptions } from './memory-broker';
 export {
   createMemoryCacheStore,

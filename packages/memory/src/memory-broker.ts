@@ -6,6 +6,8 @@ import {
   type TransportMessage,
 } from '@finaegis/core';
 import { checkChannelName, describeError } from '@finaegis/core/adapter';
+import type { MemoryBrokerActivity } from './activity';
+import { clockOption, type MemoryClock, type MemoryTimer } from './clock';
 import { type Entry, Group, type GroupBroker, type Sent, type StoredDeadLetter } from './consumer-group';
 
 const ADAPTER = '@finaegis/memory';
@@ -14,6 +16,11 @@ const ADAPTER = '@finaegis/memory';
 export interface MemoryBrokerOptions {
   /** How long a `dedupeId` is remembered per channel, in milliseconds. Default 3,600,000 (one hour). */
   readonly dedupeWindowMs?: number;
+  /**
+   * Where delays, retry backoff and the dedupe window are measured. Default: the real clock. Tests
+   * pass one they move by hand (see `createTestClock` in `@finaegis/testing`).
+   */
+  readonly clock?: MemoryClock;
 }
 
 /**
@@ -39,8 +46,9 @@ class Channel {
 /** @internal The broker's state and workings, kept out of the public surface of {@link MemoryBroker}. */
 export class BrokerState implements GroupBroker {
   private readonly channels = new Map<string, Channel>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Set<MemoryTimer>();
   private readonly dedupeWindowMs: number;
+  private readonly clock: MemoryClock;
   private seq = 0;
   private token = 0;
 
@@ -50,6 +58,11 @@ export class BrokerState implements GroupBroker {
       throw new ConfigError('dedupeWindowMs', window, 'a number of milliseconds >= 0', { adapter: ADAPTER });
     }
     this.dedupeWindowMs = window;
+    this.clock = clockOption(options.clock, ADAPTER);
+  }
+
+  now(): number {
+    return this.clock.now();
   }
 
   channel(name: string): Channel {
@@ -68,7 +81,7 @@ export class BrokerState implements GroupBroker {
   /** Accepts a send; returns false when the dedupe id was already seen. */
   publish(channelName: string, payload: TransportMessage | string, options: SendOptions): boolean {
     const channel = this.channel(channelName);
-    const now = Date.now();
+    const now = this.clock.now();
     if (options.dedupeId !== undefined) {
       for (const [id, expiresAt] of channel.dedupe) {
         if (expiresAt > now) break;
@@ -119,12 +132,12 @@ export class BrokerState implements GroupBroker {
 
   /** Runs `fn` no earlier than `dueAt` (timers may fire a millisecond early). */
   at(dueAt: number, fn: () => void): void {
-    const wait = dueAt - Date.now();
+    const wait = dueAt - this.clock.now();
     if (wait <= 0) {
       queueMicrotask(fn);
       return;
     }
-    const timer = setTimeout(() => {
+    const timer = this.clock.setTimer(() => {
       this.timers.delete(timer);
       this.at(dueAt, fn);
     }, wait);
@@ -145,7 +158,7 @@ export class BrokerState implements GroupBroker {
       message,
       error: describeError(error),
       attempts: entry.attempt,
-      failedAt: Date.now(),
+      failedAt: this.clock.now(),
       sent: entry,
     });
   }
@@ -184,8 +197,20 @@ export class BrokerState implements GroupBroker {
     return deepest;
   }
 
+  /** What is waiting, due and in flight, per group (see `memoryBrokerActivity`). */
+  activity(): MemoryBrokerActivity {
+    const now = this.clock.now();
+    const groups: MemoryBrokerActivity['groups'][number][] = [];
+    let unrouted = 0;
+    for (const [channelName, channel] of this.channels) {
+      unrouted += channel.backlog.length;
+      for (const group of channel.groups.values()) groups.push(group.activity(channelName, now));
+    }
+    return { groups, unrouted };
+  }
+
   close(): void {
-    for (const timer of this.timers) clearTimeout(timer);
+    for (const timer of this.timers) timer.cancel();
     this.timers.clear();
     this.channels.clear();
   }

@@ -1,9 +1,13 @@
 /**
  * `@finaegis/memory/testing`: hooks for tests that the adapters do not offer to applications
- * (the contract suite's crash and undecodable-message cases use them).
+ * (the contract suite's crash and undecodable-message cases use them, `@finaegis/testing` reads a
+ * broker's activity).
  */
-import { type MemoryBroker, sendRawToBroker } from './memory-broker';
+import type { MemoryBrokerActivity } from './activity';
+import { type MemoryBroker, sendRawToBroker, stateOf } from './memory-broker';
 import { crashTransport, type MemoryTransport } from './memory-transport';
+
+export type { MemoryBrokerActivity, MemoryGroupActivity } from './activity';
 
 /**
  * Simulates the process of `transport` dying: its consumers stop at once, and the messages they
@@ -24,4 +28,14 @@ export async function crashMemoryTransport(transport: MemoryTransport): Promise<
  */
 export function sendRawToMemoryBroker(broker: MemoryBroker, channel: string, raw: string): void {
   sendRawToBroker(broker, channel, raw);
+}
+
+/**
+ * What `broker` holds now, per consumer group: messages due, in flight, scheduled for later and
+ * waiting behind their key, and those sent to channels no group consumes yet. `@finaegis/testing`
+ * reads it to tell when an app has handled everything due (`idle()`).
+ * @throws InvalidArgumentError for a broker not made by `createMemoryBroker`.
+ */
+export function memoryBrokerActivity(broker: MemoryBroker): MemoryBrokerActivity {
+  return stateOf(broker).activity();
 }
