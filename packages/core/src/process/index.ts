@@ -11,17 +11,17 @@ export {
   type TimeoutHandler,
 } from './definition';
 export type { Inbox } from './inbox';
+export type {
+  ProcessDetails,
+  ProcessHost,
+  ProcessManager,
+  ProcessManagerOptions,
+  ProcessManagerStats,
+  ProcessView,
+} from './manager-types';
 export type { MessageScheduler } from './message-scheduler';
 export { ProcessError, type ProcessErrorReason } from './process-error';
-export {
-  createProcessManager,
-  type ProcessDetails,
-  type ProcessHost,
-  type ProcessManager,
-  type ProcessManagerOptions,
-  type ProcessManagerStats,
-  type ProcessView,
-} from './process-manager';
+export { createProcessManager } from './process-manager';
 export {
   type KeptMessage,
   type PendingTimeout,

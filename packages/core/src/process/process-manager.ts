@@ -1,16 +1,21 @@
-import { isRetryable } from '../adapter/retry';
-import type { Cqrs } from '../buses/cqrs';
-import { ENVELOPE_CONTENT_TYPE } from '../buses/shared';
 import { ConfigError } from '../errors/config-error';
 import { type RetryOnConcurrencyOptions, retryOnConcurrencyError } from '../event-sourcing/retry';
 import { newId } from '../ids';
 import { type DomainEvent, messageTypeOf } from '../messages';
-import type { AnyProcessDefinition, ProcessDefinition, ProcessSpec } from './definition';
+import type { AnyProcessDefinition, ProcessSpec } from './definition';
 import { specOf } from './definition';
+import { applyEffects } from './effects';
+import type {
+  ProcessDetails,
+  ProcessHost,
+  ProcessManager,
+  ProcessManagerOptions,
+  ProcessManagerStats,
+  ProcessView,
+} from './manager-types';
 import type { MessageScheduler } from './message-scheduler';
 import { ProcessError } from './process-error';
 import {
-  type ProcessHistoryEntry,
   type ProcessQuery,
   type ProcessRecord,
   type ProcessStatus,
@@ -18,88 +23,9 @@ import {
   TERMINAL_STATUSES,
 } from './process-store';
 import { ProcessTimeout } from './process-timeout';
-import { entryOf, keep, nextRecord, workingOf } from './records';
+import { brief, correlationOf, entryOf, keep, nextRecord, view, workingOf } from './records';
 import { errorInfo, StepFailure } from './step-failure';
-import { type Effects, type IgnoredReason, liveState, runCompensation, runMessage } from './step-runner';
-
-/** The parts of the app (`createCqrs()`) a process manager works through. */
-export type ProcessHost = Pick<
-  Cqrs,
-  'commandBus' | 'eventBus' | 'transaction' | 'registry' | 'config' | 'logger'
->;
-
-export interface ProcessManagerOptions {
-  /** Where processes are kept (memory or PostgreSQL; it must join the app's transactions). */
-  readonly store: ProcessStore;
-  /** The definitions this manager runs (`defineProcess()`). */
-  readonly processes: readonly AnyProcessDefinition[];
-  /**
-   * Where timeouts wait until due. Default: the transport's own delay (memory, BullMQ). A
-   * transport without delay (Kafka) needs one (`createPostgresMessageScheduler`); without it a
-   * step that arms a timeout fails with `UnsupportedFeatureError`, and the process shows it.
-   */
-  readonly scheduler?: MessageScheduler;
-  /**
-   * How a step that lost a race with another step of the same process (`ConcurrencyError`) is run
-   * again: it reloads the process and runs on the newer state. Default 10 attempts.
-   */
-  readonly concurrency?: RetryOnConcurrencyOptions;
-  /** Seconds each step's transaction may take. Default `commandBus.transactionTimeout`. */
-  readonly transactionTimeout?: number;
-}
-
-/** A process as the listing shows it, its state revived (dates, bigints). */
-export interface ProcessView<S = unknown> extends Omit<ProcessRecord, 'state'> {
-  /** `undefined` while the process failed in its start step. */
-  readonly state: S | undefined;
-}
-
-/** A process with its history. */
-export interface ProcessDetails<S = unknown> extends ProcessView<S> {
-  readonly history: readonly ProcessHistoryEntry[];
-}
-
-/** Counters of a manager, for metrics. */
-export interface ProcessManagerStats {
-  /** Steps committed (starts, events, timeouts). */
-  readonly steps: number;
-  /** Messages that changed nothing, by reason. */
-  readonly ignored: Readonly<Record<IgnoredReason, number>>;
-  /** Messages kept for later because their process was `failed`. */
-  readonly parked: number;
-  /** Steps that failed (the process went to `failed`). */
-  readonly failures: number;
-  /** Steps run again after losing a race with another step of the same process. */
-  readonly conflicts: number;
-}
-
-/** Runs process definitions on the app's event bus (see `createProcessManager`). */
-export interface ProcessManager {
-  /** Processes matching the query, most recently started first. */
-  list(query?: ProcessQuery): Promise<ProcessView[]>;
-  /** How many processes there are in each status (of one type, or of all). */
-  counts(process?: AnyProcessDefinition | string): Promise<Record<ProcessStatus, number>>;
-  /** One process with its history, or `undefined`. */
-  get<S>(process: ProcessDefinition<S, string>, processId: string): Promise<ProcessDetails<S> | undefined>;
-  get(process: string, processId: string): Promise<ProcessDetails | undefined>;
-  /**
-   * Runs a `failed` process again: the message that failed, then the messages parked since, in
-   * one unit of work. Succeeds → `running` (or ended); fails again → stays `failed` with the new
-   * error. Resolves with the process after the attempt.
-   * @throws ProcessError `not-found`, `not-failed`, `unknown-type`.
-   */
-  retry(process: AnyProcessDefinition | string, processId: string): Promise<ProcessView>;
-  /**
-   * Runs the definition's compensation on a `running` or `failed` process and ends it as
-   * `compensated` (parked messages are dropped, timeouts disarmed). If the compensation throws, the
-   * process is (or stays) `failed` with that error. Resolves with the process after the attempt.
-   * @throws ProcessError `not-found`, `ended`, `no-compensation`, `unknown-type`.
-   */
-  compensate(process: AnyProcessDefinition | string, processId: string): Promise<ProcessView>;
-  stats(): ProcessManagerStats;
-  /** Stops reacting to events (unsubscribes). The store is the caller's to close. Idempotent. */
-  close(): Promise<void>;
-}
+import { type Effects, type IgnoredReason, runCompensation, runMessage } from './step-runner';
 
 type Outcome =
   | { readonly kind: 'ran' }
@@ -303,33 +229,8 @@ class Manager implements ProcessManager {
   }
 
   /** Sends the commands and arms the timeouts a step asked for, in the step's transaction. */
-  async #apply(effects: Effects): Promise<void> {
-    try {
-      for (const { command, options } of effects.sends)
-        await this.#host.commandBus.dispatchAsync(command, options);
-      for (const timeout of effects.timeouts) await this.#arm(timeout);
-    } catch (error) {
-      // A command the step built wrong, a delay the transport refuses: the step's fault, shown on
-      // the process. Anything else (the database, the broker) is retried by the caller's transport.
-      if (!isRetryable(error)) throw new StepFailure(error);
-      throw error;
-    }
-  }
-
-  async #arm(timeout: ProcessTimeout): Promise<void> {
-    const delayMs = Math.max(0, timeout.dueAt - Date.now());
-    if (this.#scheduler === undefined) {
-      await this.#host.eventBus.publishAsync(timeout, delayMs > 0 ? { delay: delayMs / 1000 } : {});
-      return;
-    }
-    const message = {
-      id: timeout.messageId,
-      type: ProcessTimeout.messageType,
-      body: this.#host.registry.encode(timeout, 'event'),
-      headers: { 'content-type': ENVELOPE_CONTENT_TYPE, 'message-kind': 'event' },
-      key: timeout.processId,
-    };
-    await this.#scheduler.schedule(this.#host.config.eventBus.asyncQueue, message, timeout.dueAt);
+  #apply(effects: Effects): Promise<void> {
+    return applyEffects(this.#host, this.#scheduler, effects);
   }
 
   #spec(process: AnyProcessDefinition | string, processId?: string): ProcessSpec {
@@ -472,21 +373,6 @@ class Manager implements ProcessManager {
   async close(): Promise<void> {
     for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
   }
-}
-
-function correlationOf(spec: ProcessSpec, event: DomainEvent): string | undefined {
-  const handler = spec.starts.get(event.constructor) ?? spec.handlers.get(event.constructor);
-  const id = handler?.correlate(event);
-  return typeof id === 'string' && id !== '' ? id : undefined;
-}
-
-function view(record: ProcessRecord): ProcessView {
-  return { ...record, state: liveState(record.state) };
-}
-
-/** History entries keep the error's name and message; the stack stays on the process's failure. */
-function brief(info: { name: string; message: string }): { name: string; message: string } {
-  return { name: info.name, message: info.message };
 }
 
 /**

@@ -2,6 +2,7 @@ import type { DomainEvent } from '../messages';
 import { messageTypeOf } from '../messages';
 import type { MessageRegistry } from '../serialization';
 import type { ProcessSpec } from './definition';
+import type { ProcessView } from './manager-types';
 import type {
   KeptMessage,
   ProcessErrorInfo,
@@ -93,4 +94,21 @@ export function entryOf(
     ...(message === undefined ? {} : { messageId: message.id, messageType: message.type }),
     ...(error === undefined ? {} : { error }),
   };
+}
+
+/** @internal */
+export function correlationOf(spec: ProcessSpec, event: DomainEvent): string | undefined {
+  const handler = spec.starts.get(event.constructor) ?? spec.handlers.get(event.constructor);
+  const id = handler?.correlate(event);
+  return typeof id === 'string' && id !== '' ? id : undefined;
+}
+
+/** @internal */
+export function view(record: ProcessRecord): ProcessView {
+  return { ...record, state: liveState(record.state) };
+}
+
+/** @internal History entries keep the error's name and message; the stack stays on the process's failure. */
+export function brief(info: { name: string; message: string }): { name: string; message: string } {
+  return { name: info.name, message: info.message };
 }
