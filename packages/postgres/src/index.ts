@@ -25,6 +25,7 @@ export {
   type PostgresEventStore,
   type PostgresEventStoreOptions,
 } from './postgres-event-store';
+export { createPostgresProcessStore, type PostgresProcessStore } from './postgres-process-store';
 export {
   createPostgresTransactionManager,
   outboxChannel,

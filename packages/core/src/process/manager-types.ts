@@ -11,6 +11,7 @@ import type {
 } from './process-store';
 import type { IgnoredReason } from './step-runner';
 
+/** The parts of the app (`createCqrs()`) a process manager works through. */
 export type ProcessHost = Pick<
   Cqrs,
   'commandBus' | 'eventBus' | 'transaction' | 'registry' | 'config' | 'logger'
