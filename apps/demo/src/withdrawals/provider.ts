@@ -24,14 +24,20 @@ const DEFAULT_MIX: Record<PayoutBehaviour, number> = {
   'never-answers': 1,
 };
 
-/** A number in [0, 1) from a string (FNV-1a), the same in every process. */
+/** A number in [0, 1) from a string (FNV-1a, then a final mix), the same in every process. */
 function unit(text: string): number {
   let hash = 0x811c9dc5;
   for (let index = 0; index < text.length; index++) {
     hash ^= text.charCodeAt(index);
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }
-  return hash / 2 ** 32;
+  // Spreads the last characters' bits over the whole word (ids often differ only at the end).
+  hash ^= hash >>> 16;
+  hash = Math.imul(hash, 0x85ebca6b) >>> 0;
+  hash ^= hash >>> 13;
+  hash = Math.imul(hash, 0xc2b2ae35) >>> 0;
+  hash ^= hash >>> 16;
+  return (hash >>> 0) / 2 ** 32;
 }
 
 /** What the provider will do with this withdrawal. */
