@@ -41,6 +41,8 @@ import {
   PlaceOrderCommand,
 } from './domain/messages';
 import type { OrderBookView } from './domain/views';
+import { attachWithdrawals } from './withdrawals/attach';
+import type { Withdrawals } from './withdrawals/module';
 
 /** The adapters picked by configuration, each closed by `cqrs.close()` or `ExchangeApp.close()`. */
 export interface Adapters {
@@ -58,6 +60,8 @@ export interface ExchangeApp {
   readonly adapters: Adapters;
   /** Counted in this process. */
   readonly stats: ExchangeStats;
+  /** Withdrawals as a process (`src/withdrawals`). */
+  readonly withdrawals: Withdrawals;
   /** Accounts by bearer token. */
   readonly tokens: ReadonlyMap<string, string>;
   /**
@@ -332,6 +336,9 @@ export async function createExchangeApp(
   );
 
   const tokens = new Map(DEMO_ACCOUNTS.map((account) => [account.token, account.accountId]));
+  const withdrawals = await attachWithdrawals(cqrs, config, adapters.transport, {
+    relay: options.relay === true,
+  });
   let closing: Promise<void> | undefined;
   return {
     config,
@@ -340,6 +347,7 @@ export async function createExchangeApp(
     adapters,
     stats,
     tokens,
+    withdrawals,
     async acceptOrder(accountId, claim, answer, correlationId) {
       // In demo mode nothing may be stored, as no command can run.
       if (!commandBus.has(PlaceOrderCommand)) {
@@ -374,6 +382,7 @@ export async function createExchangeApp(
       closing ??= (async () => {
         // The relay sends through the transport, which cqrs.close() closes.
         await relay?.stop();
+        await withdrawals.close();
         await cqrs.close();
         await adapters.eventStore.close();
       })();
