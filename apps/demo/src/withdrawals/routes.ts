@@ -56,7 +56,14 @@ export function registerWithdrawalRoutes(
   for (const action of ['retry', 'compensate'] as const) {
     server.post<{ Params: { id: string } }>(`/withdrawals/:id/${action}`, async (request, reply) => {
       try {
-        return await withdrawals.processes[action](withdrawals.definition, request.params.id);
+        const process = await withdrawals.processes[action](withdrawals.definition, request.params.id);
+        // The error's message only: stacks stay in the process store.
+        return {
+          withdrawalId: process.processId,
+          status: process.status,
+          stage: (process.state as { stage?: string } | undefined)?.stage ?? null,
+          error: process.failure?.error.message ?? null,
+        };
       } catch (error) {
         if (!(error instanceof ProcessError)) throw error;
         return reply
