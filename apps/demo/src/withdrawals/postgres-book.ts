@@ -32,7 +32,12 @@ export function createPostgresWithdrawalBook(
   };
   return {
     async ensureTables() {
+      // Processes starting together (an API and its workers) would race in CREATE TABLE IF NOT
+      // EXISTS, which is not atomic: an advisory lock for the length of this one-statement-list
+      // transaction lets one create while the others wait, then find the tables there.
+      const lockKey = `'${`${schema}.withdrawals`.replace(/'/g, "''")}'`;
       await pool.query(`
+        SELECT pg_advisory_xact_lock(hashtext(${lockKey}));
         CREATE TABLE IF NOT EXISTS ${q}.withdrawal_accounts (
           account text PRIMARY KEY, opening bigint NOT NULL, available bigint NOT NULL, reserved bigint NOT NULL DEFAULT 0,
           paid_out bigint NOT NULL DEFAULT 0);
