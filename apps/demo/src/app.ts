@@ -37,6 +37,8 @@ import {
 } from './domain/messages';
 import type { OrderBookView } from './domain/views';
 import { type ExchangeFigures, startCommittedEffects } from './figures';
+import { attachWithdrawals } from './withdrawals/attach';
+import type { Withdrawals } from './withdrawals/module';
 
 /** Adapters a test may put in place of the configured ones (closed by `ExchangeApp.close()`). */
 export type Adapters = Pick<ComposedAdapters, 'transport' | 'cache' | 'eventStore' | 'transactionManager'>;
@@ -55,6 +57,8 @@ export interface ExchangeApp {
    * process (the same in each, and complete after a crash), else this process's counters.
    */
   figures(): Promise<ExchangeFigures>;
+  /** Withdrawals as a process (`src/withdrawals`). */
+  readonly withdrawals: Withdrawals;
   /** Accounts by bearer token. */
   readonly tokens: ReadonlyMap<string, string>;
   /**
@@ -301,6 +305,9 @@ export async function createExchangeApp(
   });
 
   const tokens = new Map(DEMO_ACCOUNTS.map((account) => [account.token, account.accountId]));
+  const withdrawals = await attachWithdrawals(cqrs, config, adapters.transport, {
+    relay: options.relay === true,
+  });
   return {
     config,
     cqrs,
@@ -308,6 +315,7 @@ export async function createExchangeApp(
     adapters,
     stats,
     tokens,
+    withdrawals,
     async acceptOrder(accountId, claim, answer, correlationId) {
       // In demo mode nothing may be stored, as no command can run.
       if (!commandBus.has(PlaceOrderCommand)) {
@@ -344,6 +352,7 @@ export async function createExchangeApp(
     // closes the adapters in order.
     async close() {
       await effects?.stop();
+      await withdrawals.close();
       await cqrs.close();
     },
   };

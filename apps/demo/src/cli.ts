@@ -87,7 +87,11 @@ function onShutdown(running: Running): void {
       await running.server?.close();
       await running.app.stopProjectors();
     },
-    after: () => running.telemetry.shutdown(),
+    after: async () => {
+      // Its scheduler and pool are its own; nothing of the app's uses them once workers stopped.
+      await running.app.withdrawals.close();
+      await running.telemetry.shutdown();
+    },
   });
 }
 

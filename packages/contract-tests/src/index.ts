@@ -19,6 +19,12 @@ export {
   type EventStoreContractRunner,
 } from './event-store/harness';
 export { eventStoreContract } from './event-store/index';
+export {
+  type ProcessStoreContractGroup,
+  type ProcessStoreContractGroupName,
+  type ProcessStoreHarness,
+  processStoreContract,
+} from './process-store-contract';
 export { type ContractAssertion, type ContractRunner, waitFor } from './runner';
 export {
   type TransactionManagerContractGroup,

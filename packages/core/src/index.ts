@@ -17,6 +17,7 @@ export {
   type ResultOf,
 } from './messages';
 export * from './ports';
+export * from './process';
 export {
   assertSafeObject,
   decodeJson,

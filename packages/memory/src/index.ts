@@ -8,5 +8,6 @@ export {
 export { createMemoryCheckpointStore, type MemoryCheckpointStore } from './memory-checkpoint-store';
 export { memoryDriver } from './memory-driver';
 export { createMemoryEventStore, type MemoryEventStore } from './memory-event-store';
+export { createMemoryProcessStore, type MemoryProcessStore } from './memory-process-store';
 export { createMemoryTransactionManager, type MemoryTransactionManager } from './memory-transaction-manager';
 export { createMemoryTransport, type MemoryTransport, type MemoryTransportOptions } from './memory-transport';

@@ -26,6 +26,13 @@ export {
   type PostgresEventStore,
   type PostgresEventStoreOptions,
 } from './postgres-event-store';
+export { createPostgresInbox, type PostgresInbox } from './postgres-inbox';
+export {
+  createPostgresMessageScheduler,
+  type PostgresMessageScheduler,
+  type PostgresMessageSchedulerOptions,
+} from './postgres-message-scheduler';
+export { createPostgresProcessStore, type PostgresProcessStore } from './postgres-process-store';
 export {
   createPostgresTransactionManager,
   outboxChannel,

@@ -40,13 +40,18 @@ describe('migrate', () => {
       '0001_init.sql',
       '0002_positions_by_transaction.sql',
       '0003_outbox_commit_order.sql',
+      '0004_processes_schedule_inbox.sql',
     ]);
     expect(await tables(schema)).toEqual([
       'checkpoints',
       'events',
+      'inbox',
       'migrations',
       'outbox',
       'position_origin',
+      'process_history',
+      'processes',
+      'scheduled_messages',
       'snapshots',
     ]);
     const second = await migrate({ pool, schema });
@@ -56,6 +61,7 @@ describe('migrate', () => {
       { name: '0001_init.sql' },
       { name: '0002_positions_by_transaction.sql' },
       { name: '0003_outbox_commit_order.sql' },
+      { name: '0004_processes_schedule_inbox.sql' },
     ]);
   });
 
@@ -66,6 +72,7 @@ describe('migrate', () => {
       '0001_init.sql',
       '0002_positions_by_transaction.sql',
       '0003_outbox_commit_order.sql',
+      '0004_processes_schedule_inbox.sql',
     ]);
     const { rows } = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".position_origin`);
     expect(Number(rows[0]!.n)).toBe(1);
@@ -93,7 +100,11 @@ describe('migrate', () => {
     const before = await pool.query<{ p: string }>(`SELECT position AS p FROM "${schema}".events ORDER BY 1`);
     expect(before.rows.map((r) => Number(r.p))).toEqual([1, 2]);
     const upgraded = await migrate({ pool, schema });
-    expect(upgraded.applied).toEqual(['0002_positions_by_transaction.sql', '0003_outbox_commit_order.sql']);
+    expect(upgraded.applied).toEqual([
+      '0002_positions_by_transaction.sql',
+      '0003_outbox_commit_order.sql',
+      '0004_processes_schedule_inbox.sql',
+    ]);
     const next = await append(old, 'a', 2);
     expect(next.position).toBeGreaterThan(2);
     const all = await old.readAll();
@@ -129,7 +140,7 @@ describe('finaegis-postgres CLI', () => {
       0,
     );
     expect(lines).toEqual([
-      `schema ${schema}: applied 0001_init.sql, 0002_positions_by_transaction.sql, 0003_outbox_commit_order.sql`,
+      `schema ${schema}: applied 0001_init.sql, 0002_positions_by_transaction.sql, 0003_outbox_commit_order.sql, 0004_processes_schedule_inbox.sql`,
       `schema ${schema} is up to date`,
     ]);
   });
@@ -162,7 +173,7 @@ describe('finaegis-postgres CLI', () => {
       { cwd: fileURLToPath(new URL('..', import.meta.url)) },
     );
     expect(stdout.trim()).toBe(
-      `schema ${schema}: applied 0001_init.sql, 0002_positions_by_transaction.sql, 0003_outbox_commit_order.sql`,
+      `schema ${schema}: applied 0001_init.sql, 0002_positions_by_transaction.sql, 0003_outbox_commit_order.sql, 0004_processes_schedule_inbox.sql`,
     );
   });
 });

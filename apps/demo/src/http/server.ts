@@ -24,6 +24,7 @@ import {
 import type { OrderView } from '../domain/views';
 import { PROMETHEUS_CONTENT_TYPE, type Telemetry, traceRequests } from '../telemetry';
 import { renderPage } from '../web/page';
+import { registerWithdrawalRoutes } from '../withdrawals/routes';
 
 /** Largest request body accepted; bigger ones get 413. */
 export const BODY_LIMIT = 16 * 1024;
@@ -383,6 +384,7 @@ export async function buildServer(app: ExchangeApp, options: ServerOptions = {})
     return reply.code(201).send(balances);
   });
 
+  registerWithdrawalRoutes(server, app.withdrawals, app.tokens);
   return server;
 }
 

@@ -4,6 +4,7 @@ import { EventHandlingError } from '../errors/event-handling-error';
 import { MessageDecodeError } from '../errors/message-decode-error';
 import { Command, DomainEvent } from '../messages';
 import type { ReceivedMessage, RetryPolicy, Subscription } from '../ports/transport';
+import type { Inbox } from '../process/inbox';
 import type { CommandBus } from './command-bus';
 import type { EventBus } from './event-bus';
 import { type MiddlewareContext, runPipeline } from './middleware';
@@ -19,6 +20,13 @@ export interface WorkerOptions {
   readonly retry?: RetryPolicy;
   /** Which async channels to consume. Default both. */
   readonly channels?: ReadonlyArray<'commands' | 'events'>;
+  /**
+   * Makes the handlers idempotent: each message runs in a transaction of the app's transaction
+   * manager that first records its id in this inbox (consumer `<group>/<channel>`), so the record
+   * commits with the handler's effects or not at all. A message already recorded (a redelivery) is
+   * acknowledged without running its handler. Needs a transaction manager the inbox belongs to.
+   */
+  readonly inbox?: Inbox;
 }
 
 /** A running worker, as `app.startWorker()` returns it. */
@@ -65,13 +73,25 @@ export async function startWorker(
     ...(options.retry === undefined ? {} : { retry: options.retry }),
   };
   const done = new Map<string, Set<number>>();
+  const inbox = options.inbox;
+  if (inbox !== undefined && context.transactionManager === undefined) {
+    throw new ConfigError('inbox', inbox.name, 'a transactionManager passed to createCqrs() as well');
+  }
+  /** Runs `work` in the message's unit of work: a plain one, or a transaction with its inbox record. */
+  const unitOf = (received: ReceivedMessage, work: () => Promise<unknown>): (() => Promise<unknown>) =>
+    inbox === undefined
+      ? () => eventBus.unitOfWork(work)
+      : () =>
+          commandBus.transaction(async () => {
+            if (await inbox.record(`${received.group}/${received.channel}`, received.id)) await work();
+          });
 
   const decode = (received: ReceivedMessage) => context.registry.decode(received.body);
 
   const handleCommand = async (received: ReceivedMessage): Promise<void> => {
     const message = decode(received);
     if (!(message instanceof Command)) throw new MessageDecodeError(`${received.type} is not a command`);
-    const run = () => eventBus.unitOfWork(() => commandBus.dispatch(message));
+    const run = unitOf(received, () => commandBus.dispatch(message));
     if (context.middleware.length === 0) {
       await run();
       return;
@@ -89,16 +109,16 @@ export async function startWorker(
   const handleEvent = async (received: ReceivedMessage): Promise<void> => {
     const event = decode(received);
     if (!(event instanceof DomainEvent)) throw new MessageDecodeError(`${received.type} is not an event`);
-    const finished = done.get(received.id) ?? new Set<number>();
-    const run = () =>
-      eventBus.unitOfWork(() =>
-        eventBus.deliver(
-          event,
-          eventBus.subscribersOf(event.constructor),
-          (s) => finished.add(s.id),
-          finished,
-        ),
-      );
+    // With an inbox a failure rolls every subscriber's effects back: all of them run again.
+    const finished = inbox === undefined ? (done.get(received.id) ?? new Set<number>()) : new Set<number>();
+    const run = unitOf(received, () =>
+      eventBus.deliver(
+        event,
+        eventBus.subscribersOf(event.constructor),
+        inbox === undefined ? (s) => finished.add(s.id) : undefined,
+        finished,
+      ),
+    );
     try {
       if (context.middleware.length === 0) await run();
       else {
