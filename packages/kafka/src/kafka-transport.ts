@@ -15,17 +15,18 @@ import {
   checkConsumeArguments,
   checkSendOptions,
   checkTransportMessage,
-  encodeTransportMessage,
   Lifecycle,
 } from '@finaegis/core/adapter';
-import type { Message, Producer } from 'kafkajs';
+import type { Producer } from 'kafkajs';
 import type { KafkaRuntime } from './consumer-state';
 import { listDeadLetters, redriveDeadLetters } from './dead-letters';
 import { closeConsumer, crashConsumer, startGroupConsumer } from './kafka-consumer';
 import { ADAPTER, FEATURES, type KafkaTransportOptions, resolveKafkaOptions } from './kafka-options';
+import { encodeRecord } from './kafka-wire';
 import { channelLag } from './lag';
 import { OutageRider } from './outage';
 import { SendBatcher } from './send-batcher';
+import { type ChannelFormat, resolveSendFormats } from './send-formats';
 import { KafkaTopics } from './topics';
 
 /**
@@ -61,9 +62,11 @@ class KafkaTransportImpl implements KafkaTransport {
   readonly #producer: Producer;
   #producerConnected: Promise<void> | undefined;
   readonly #lifecycle = new Lifecycle(ADAPTER);
+  readonly #formatOf: (channel: string) => ChannelFormat;
 
   constructor(options: KafkaTransportOptions) {
     const { kafka, settings } = resolveKafkaOptions(options);
+    this.#formatOf = resolveSendFormats(options.cloudEvents);
     const outage = new OutageRider(settings.outageTimeoutMs, () => this.#lifecycle.closed);
     // Idempotent: a produce retried after a lost acknowledgement is not written twice.
     this.#producer = kafka.producer({
@@ -117,11 +120,8 @@ class KafkaTransportImpl implements KafkaTransport {
       const source = message.headers === undefined ? checked : message;
       const { topics, batcher } = this.#runtime;
       const topic = topics.sendTopic(channel);
-      const record: Message = {
-        key: options?.key ?? source.key ?? null,
-        value: encodeTransportMessage(source),
-        headers: { 'finaegis-id': source.id, 'finaegis-type': source.type },
-      };
+      const { format, source: eventSource } = this.#formatOf(channel);
+      const record = encodeRecord(source, options?.key ?? source.key, format, eventSource);
       if (topics.isReady(topic)) return batcher.add(topic, record);
       return topics.ensureChannelTopics(topic).then(() => batcher.add(topic, record));
     } catch (error) {
