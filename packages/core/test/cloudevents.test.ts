@@ -98,7 +98,8 @@ describe('toCloudEvent / fromCloudEvent', () => {
     const back = fromCloudEvent(through(event), { headers });
     expect(back.body).toBe(message.body);
     expect(back.key).toBe('acc-1');
-    expect(back.headers).toMatchObject({ ...message.headers, ce_id: message.id, ce_subject: 'acc-1' });
+    // Our extensions mark it as ours: it comes back with exactly its headers, no ce_ ones.
+    expect(back.headers).toEqual(message.headers);
     const decoded = registry.decode(back.body) as FundsReserved;
     expect(decoded).toBeInstanceOf(FundsReserved);
     expect(decoded.eventId).toBe(original.eventId);
@@ -134,7 +135,7 @@ describe('toCloudEvent / fromCloudEvent', () => {
       const back = fromCloudEvent(through(event), { headers: rest });
       expect(back.body).toBe(body);
       expect(back.key).toBe('k');
-      expect(back.headers).toMatchObject(message.headers);
+      expect(back.headers).toEqual(message.headers);
     }
   });
 

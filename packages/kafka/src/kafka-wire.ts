@@ -163,9 +163,6 @@ function cloudEventContext(record: KafkaMessage) {
   return {
     headers: plainHeaders(record.headers, true) ?? {},
     adapter: ADAPTER,
-    // An event this library sent comes back with the headers it was sent with; one another
-    // client wrote shows its attributes as `ce_` headers too.
-    attributeHeaders: record.headers?.[ID_HEADER] === undefined,
     ...(key === undefined ? {} : { key }),
     ...(Number.isFinite(time) && time > 0 ? { time } : {}),
   };

@@ -55,12 +55,6 @@ export interface CloudEventContext {
   readonly headers: Readonly<Record<string, string>>;
   /** When the protocol says the event was written (ms): the `time` of an event without one. */
   readonly time?: number;
-  /**
-   * Whether the received message's headers also get every attribute as `ce_<name>`. Default true;
-   * a binding passes false for an event this library sent, which then comes back with exactly the
-   * headers it was sent with.
-   */
-  readonly attributeHeaders?: boolean;
   /** Adapter name for errors. */
   readonly adapter?: string;
 }
@@ -266,8 +260,9 @@ function payloadOf(event: CloudEvent, adapter: string | undefined): Record<strin
  * The transport message a CloudEvent carries (the table at the top of this file, read backwards).
  * Its body is our envelope, built from the attributes and the data (a JSON object), so a worker
  * decodes it like any other; unless the event is marked `finaegisrawbody`, whose data is the body
- * as it was sent. Its headers are the context's, `content-type`, and (unless
- * `context.attributeHeaders` is false) every attribute as `ce_<name>`.
+ * as it was sent. Its headers are the context's, `content-type`, and, for an event without our
+ * extensions `finaegiskind` and `finaegisrawbody` (one that another library wrote), every
+ * attribute as `ce_<name>`.
  * @throws MessageDecodeError for a CloudEvent that is not 1.0, lacks `id`, `source` or `type`, or
  *   whose data is not a JSON object, or whose `time`, `aggregateversion`, `finaegiskind` or
  *   `finaegismetadata` cannot be read.
@@ -283,7 +278,9 @@ export function fromCloudEvent(event: CloudEvent, context: CloudEventContext): T
   const type = requiredText(attributes, 'type', adapter);
   requiredText(attributes, 'source', adapter);
   const headers: Record<string, string> = { ...context.headers };
-  if (context.attributeHeaders !== false) {
+  // An event that carries our extensions (every event `toCloudEvent` makes) comes back with exactly
+  // the headers it was sent with; any other shows its attributes as `ce_` headers too.
+  if (attributes.finaegiskind === undefined && attributes.finaegisrawbody === undefined) {
     for (const [name, value] of Object.entries(attributes))
       headers[CLOUDEVENTS_HEADER_PREFIX + name] = String(value);
   }
