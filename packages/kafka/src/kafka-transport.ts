@@ -37,6 +37,9 @@ import { KafkaTopics } from './topics';
  * - A consumer group of a channel is the Kafka consumer group `groupIdPrefix + channel + '.' + group`.
  * - The partition key is `SendOptions.key ?? message.key`; records of one key are handled one at a
  *   time, in order, by one consumer of a group. Received messages carry their `partition`.
+ * - Records are in our wire format, or CloudEvents on the channels the `cloudEvents` option names
+ *   (WIRE-FORMAT.md); consumers read every format, take the record key as the message's key, and
+ *   hand the record's headers to handlers beside the message's own.
  * - An offset is committed only once its record's handler succeeded or the record was dead-lettered
  *   (at-least-once). Retries wait their backoff in the consumer, holding up only the record's key
  *   (and the partition's next fetch), never other partitions.

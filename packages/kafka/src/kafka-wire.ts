@@ -1,8 +1,8 @@
 /*
  * Records and messages (WIRE-FORMAT.md says the same for readers outside this code): the record a
  * send writes in each wire format, and the message a record of any of them is read as. On consume
- * the record's key and headers are the truth; the JSON value's own `key` and `headers` only fill
- * in what the record lacks.
+ * the record key is the message's key (the JSON value's own `key` only when the record has none),
+ * and the record's headers reach the handler beside the value's.
  */
 import { InvalidArgumentError, MessageDecodeError, type TransportMessage } from '@finaegis/core';
 import {
@@ -127,12 +127,17 @@ function plainHeaders(
   return plain;
 }
 
-/** A record in our format: the JSON value, with the record's key and headers over the value's. */
+/**
+ * A record in our format: the JSON value, keyed by the record key (the value's `key` only when the
+ * record has none), with the record's headers added to the value's. Where both name a header the
+ * value's wins: it is what the sender wrote, while record headers may have been rewritten on the
+ * way (a tracing instrumentation of the Kafka client replaces `traceparent` with its own span).
+ */
 function decodeOurs(record: KafkaMessage, text: string): TransportMessage {
   const message = decodeTransportMessage(text);
   const key = recordKey(record) ?? message.key;
   const fromRecord = plainHeaders(record.headers, false);
-  const headers = fromRecord === undefined ? message.headers : { ...message.headers, ...fromRecord };
+  const headers = fromRecord === undefined ? message.headers : { ...fromRecord, ...message.headers };
   const { id, type, body } = message;
   return key === undefined ? { id, type, body, headers } : { id, type, body, headers, key };
 }

@@ -25,7 +25,7 @@ const ours = JSON.stringify({
 });
 
 describe('reading a record', () => {
-  test("the record's key and headers win over the value's; the transport's own headers stay out", () => {
+  test("the record key wins over the value's; record headers join the value's (which win a tie); the transport's own stay out", () => {
     const { message, format } = decodeRecord(
       record(ours, 'in-record', {
         a: Buffer.from('record'),
@@ -40,7 +40,7 @@ describe('reading a record', () => {
       type: 't',
       body: 'b',
       key: 'in-record',
-      headers: { a: 'record', b: 'value', c: 'last' },
+      headers: { a: 'value', b: 'value', c: 'last' },
     });
   });
 
