@@ -22,7 +22,7 @@ import {
   Lifecycle,
   toReceivedMessage,
 } from '@finaegis/core/adapter';
-import { type Job, type JobsOptions, type KeepJobs, Queue, Worker } from 'bullmq';
+import { DelayedError, type Job, type JobsOptions, type KeepJobs, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { type ConsumerWorker, transportHealth } from './bullmq-health';
 import {
@@ -36,12 +36,15 @@ import {
   deadLetterError,
   deadLetterOf,
   decodeJobData,
+  isForeignJob,
   type JobToAdd,
   jobFor,
   UNLIMITED_ATTEMPTS,
+  workerKeepJobs,
 } from './jobs';
 import {
   ADAPTER,
+  adoptedJobId,
   assertChannel,
   assertGroup,
   backlogQueueName,
@@ -144,19 +147,24 @@ class BullmqTransportImpl implements BullmqTransport {
 
     await this.#client.sadd(groupsKey(this.#prefix, channel), group);
 
-    const processor = async (job: Job): Promise<void> => {
+    const processor = async (job: Job, token?: string): Promise<void> => {
       let message: TransportMessage;
       try {
         message = decodeJobData(job.data);
       } catch (error) {
         throw deadLetterError(error);
       }
-      const attempt = job.attemptsMade + 1;
+      // A foreign job's retries are scheduled here (BullMQ counts those as starts, not attempts).
+      const foreign = isForeignJob(job);
+      const attempt = foreign ? Math.max(1, job.attemptsStarted ?? 1) : job.attemptsMade + 1;
       try {
         await handler(toReceivedMessage(message, { channel, group, attempt }));
       } catch (error) {
-        if (failureDecision(error, attempt, policy).action === 'dead-letter') throw deadLetterError(error);
-        throw error;
+        const decision = failureDecision(error, attempt, policy);
+        if (decision.action === 'dead-letter') throw deadLetterError(error);
+        if (!foreign) throw error;
+        await job.moveToDelayed(Date.now() + decision.delayMs, token);
+        throw new DelayedError();
       }
     };
 
@@ -167,6 +175,8 @@ class BullmqTransportImpl implements BullmqTransport {
       lockDuration: this.#options.lockDurationMs ?? 30_000,
       stalledInterval: this.#options.stalledIntervalMs ?? 30_000,
       maxStalledCount: this.#options.maxStalledCount ?? 1,
+      // For jobs added without these options (other producers): ours, not BullMQ's defaults.
+      ...workerKeepJobs(this.#keepCompleted),
       settings: { backoffStrategy: (attemptsMade: number) => backoffDelay(policy.backoff, attemptsMade) },
     });
     worker.on('error', (error) => this.#logError('worker error', error, { channel, group }));
@@ -359,7 +369,7 @@ class BullmqTransportImpl implements BullmqTransport {
         data: job.data as unknown,
         opts: {
           ...job.opts,
-          jobId: job.id ?? newId(),
+          jobId: job.id === undefined ? newId() : adoptedJobId(job.id),
           delay: Math.max(0, job.timestamp + job.delay - now),
           attempts: UNLIMITED_ATTEMPTS,
           backoff: { type: BACKOFF_TYPE },

@@ -4,6 +4,7 @@
  */
 import {
   type DeadLetter,
+  MessageDecodeError,
   newId,
   type SendOptions,
   type TransportFeatures,
@@ -26,11 +27,32 @@ import { ADAPTER, deadLetterId, dedupeJobId, MAX_PRIORITY, toBullmqPriority } fr
 export const UNLIMITED_ATTEMPTS = 2 ** 31 - 1;
 export const BACKOFF_TYPE = 'finaegis';
 
+/** The version of the job data's format that this code writes, and the newest it reads. */
+export const WIRE_VERSION = 1;
+
+/** Job data: the transport message and the version of its format (absent is read as 1). */
+export type JobData = TransportMessage & { readonly wire?: number };
+
 /** A job to add: its name, data and options. */
 export interface JobToAdd {
   name: string;
-  data: TransportMessage;
+  data: JobData;
   opts: JobsOptions;
+}
+
+/**
+ * Whether BullMQ itself would not follow the consumer's retry policy for this job: a job another
+ * producer added (with BullMQ's default of one attempt, or attempts and backoff of its own)
+ * rather than one `send` made. The worker then schedules its retries itself.
+ */
+export function isForeignJob(job: Job): boolean {
+  const backoff = job.opts.backoff;
+  return (
+    job.opts.attempts !== UNLIMITED_ATTEMPTS ||
+    typeof backoff !== 'object' ||
+    backoff === null ||
+    backoff.type !== BACKOFF_TYPE
+  );
 }
 
 /**
@@ -60,7 +82,7 @@ export function jobFor(
   const key = options?.key ?? checked.key;
   return {
     name: checked.type,
-    data: copyMessage(checked, key),
+    data: { ...copyMessage(checked, key), wire: WIRE_VERSION },
     opts: {
       jobId: options?.dedupeId === undefined ? newId() : dedupeJobId(options.dedupeId),
       ...(transport.features.priority ? { priority: toBullmqPriority(priority) } : {}),
@@ -71,6 +93,24 @@ export function jobFor(
       removeOnFail: false,
     },
   };
+}
+
+/**
+ * The worker's `removeOnComplete` and `removeOnFail`, which BullMQ applies to jobs that carry none:
+ * completed jobs kept as `keepCompleted` says, failed ones (dead letters) always.
+ */
+export function workerKeepJobs(keepCompleted: boolean | number | KeepJobs): {
+  removeOnComplete?: KeepJobs;
+  removeOnFail: KeepJobs;
+} {
+  const keepAll: KeepJobs = { count: -1 };
+  let removeOnComplete: KeepJobs | undefined;
+  if (keepCompleted === true) removeOnComplete = { count: 0 };
+  else if (typeof keepCompleted === 'number') removeOnComplete = { count: keepCompleted };
+  else if (typeof keepCompleted === 'object') removeOnComplete = keepCompleted;
+  return removeOnComplete === undefined
+    ? { removeOnFail: keepAll }
+    : { removeOnComplete, removeOnFail: keepAll };
 }
 
 /** The five fields of a message, with `key` in place of its own. */
@@ -118,6 +158,13 @@ function rawText(data: unknown): string {
  * the error.
  */
 export function decodeJobData(data: unknown): TransportMessage {
+  const wire = typeof data === 'object' && data !== null ? (data as { wire?: unknown }).wire : undefined;
+  if (wire !== undefined && wire !== WIRE_VERSION) {
+    throw new MessageDecodeError(
+      `job data format version ${JSON.stringify(wire)} is not one this consumer reads (${WIRE_VERSION})`,
+      { adapter: ADAPTER },
+    );
+  }
   if (typeof data !== 'string' && isTransportMessage(data)) return data;
   return decodeTransportMessage(rawText(data));
 }
@@ -137,7 +184,8 @@ export function deadLetterOf(channel: string, group: string, job: Job): DeadLett
     group,
     message,
     error: readError(job),
-    attempts: job.attemptsMade,
+    // A foreign job's retries were scheduled by the worker, which BullMQ does not count as attempts.
+    attempts: isForeignJob(job) ? Math.max(job.attemptsMade, job.attemptsStarted ?? 0) : job.attemptsMade,
     failedAt: job.finishedOn ?? job.timestamp,
   };
 }

@@ -61,6 +61,15 @@ export function parseDeadLetterId(id: string): { group: string; jobId: string } 
   return { group: id.slice(0, slash), jobId: id.slice(slash + 1) };
 }
 
+/**
+ * The id of a backlog job in a group's queue: its own, but for the integer ids BullMQ gives jobs
+ * added without one (another producer's), which BullMQ refuses as custom ids. The same for every
+ * adopter, so that two of them cannot duplicate a job.
+ */
+export function adoptedJobId(jobId: string): string {
+  return /^\d+$/.test(jobId) ? `bl.${jobId}` : jobId;
+}
+
 /** BullMQ job ids may be neither integers nor contain `:`; these are neither. */
 export function dedupeJobId(dedupeId: string): string {
   return `dd.${encodeURIComponent(dedupeId)}`;

@@ -224,7 +224,7 @@ describe('bullmq transport', () => {
     expect(counts).toMatchObject({ prioritized: 1, waiting: 0, delayed: 1, failed: 0 });
     const [job] = await queue.getJobs(['prioritized']);
     expect(job?.name).toBe('test.Message');
-    expect(job?.data).toEqual(sent);
+    expect(job?.data).toEqual({ ...sent, wire: 1 });
     expect(await t.depth('plain', { group: 'g' })).toBe(2);
     await queue.close();
   });

@@ -65,7 +65,11 @@ test('a worker process runs the commands and events this process sends', async (
   expect(await exited).toBe(0);
 });
 
-test('SIGKILL with 1,000 jobs in flight: a new worker handles every one, none lost', async () => {
+// Its waits add up to 150 s (60 + 60 + 30): the test's own timeout must not cut them short on a
+// loaded machine (a full test run on 2 cores at load 18 took it past vitest's default 30 s).
+test('SIGKILL with 1,000 jobs in flight: a new worker handles every one, none lost', {
+  timeout: 180_000,
+}, async () => {
   const count = 1000;
   const timing = { lockDurationMs: 2000, stalledIntervalMs: 1000 };
   const started = `${h.prefix}:started`;

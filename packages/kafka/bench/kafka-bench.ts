@@ -5,7 +5,7 @@
 //
 // What keeps the comparison fair:
 // - Both sides write the same records: our wire format (`encodeTransportMessage`, key included) as
-//   the value, the aggregate key, and the `finaegis-id` / `finaegis-type` headers.
+//   the value, the aggregate key, and the `finaegis-id` / `finaegis-type` / `finaegis-wire` headers.
 // - Both producers are idempotent with one request in flight, `acks: -1`, 500 records a request
 //   (raw: `producer.send` of 500 at a time; ours: concurrent sends grouped by the transport).
 // - Both consumers use `eachBatch` with `maxWaitTimeInMs: 250`, as many batches at once as there
@@ -117,7 +117,7 @@ async function raw(count: number): Promise<Result> {
         return {
           key: e.key,
           value: encodeTransportMessage(e),
-          headers: { 'finaegis-id': e.id, 'finaegis-type': e.type },
+          headers: { 'finaegis-id': e.id, 'finaegis-type': e.type, 'finaegis-wire': '1' },
         };
       }),
     });

@@ -6,6 +6,7 @@
 import type { Logger, MessageHandler, RetryPolicy } from '@finaegis/core';
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { KafkaSettings } from './kafka-options';
+import type { SendFormat } from './kafka-wire';
 import type { OutageRider } from './outage';
 import type { SendBatcher } from './send-batcher';
 import type { KafkaTopics } from './topics';
@@ -30,8 +31,8 @@ export interface Lane {
   at: number;
   /** Attempts made at that record so far. */
   attempt: number;
-  /** That record's value as text, once its first attempt started. */
-  text: string | undefined;
+  /** What that record was read as, once its first attempt started (retries read it again). */
+  format: SendFormat | undefined;
 }
 
 /** A batch whose records are being handled. */

@@ -3,3 +3,4 @@ export { kafkaDriver } from './kafka-driver';
 export type { KafkaTransportOptions } from './kafka-options';
 export { KafkaTimeoutError } from './kafka-timeout-error';
 export { createKafkaTransport, type KafkaTransport } from './kafka-transport';
+export type { KafkaCloudEventsOptions } from './send-formats';

@@ -1,5 +1,6 @@
 import { ConfigError, consoleLogger, type Logger, type TransportFeatures } from '@finaegis/core';
 import { Kafka, type KafkaConfig, logLevel } from 'kafkajs';
+import type { KafkaCloudEventsOptions } from './send-formats';
 
 export const ADAPTER = '@finaegis/kafka';
 export const PREFIX = `[${ADAPTER}]`;
@@ -72,6 +73,11 @@ export interface KafkaTransportOptions {
    * failure is also logged. Its subscription's `close()` still resolves.
    */
   readonly onConsumerFailure?: (error: Error, consumer: { channel: string; group: string }) => void;
+  /**
+   * Channels whose sends are CloudEvents 1.0 (binary or structured mode) instead of our own format;
+   * see WIRE-FORMAT.md. Consumers read every format on every channel. Default: none.
+   */
+  readonly cloudEvents?: KafkaCloudEventsOptions;
 }
 
 /** The options with their defaults filled in and checked. */

@@ -16,18 +16,19 @@ import {
   checkConsumeArguments,
   checkSendOptions,
   checkTransportMessage,
-  encodeTransportMessage,
   Lifecycle,
 } from '@finaegis/core/adapter';
-import type { Message, Producer } from 'kafkajs';
+import type { Producer } from 'kafkajs';
 import type { KafkaRuntime } from './consumer-state';
 import { listDeadLetters, redriveDeadLetters } from './dead-letters';
 import { closeConsumer, crashConsumer, startGroupConsumer } from './kafka-consumer';
 import { type ConsumerFailure, recordingFailures, transportHealth } from './kafka-health';
 import { ADAPTER, FEATURES, type KafkaTransportOptions, resolveKafkaOptions } from './kafka-options';
+import { encodeRecord } from './kafka-wire';
 import { channelLag } from './lag';
 import { OutageRider } from './outage';
 import { SendBatcher } from './send-batcher';
+import { type ChannelFormat, resolveSendFormats } from './send-formats';
 import { KafkaTopics } from './topics';
 
 /**
@@ -38,6 +39,9 @@ import { KafkaTopics } from './topics';
  * - A consumer group of a channel is the Kafka consumer group `groupIdPrefix + channel + '.' + group`.
  * - The partition key is `SendOptions.key ?? message.key`; records of one key are handled one at a
  *   time, in order, by one consumer of a group. Received messages carry their `partition`.
+ * - Records are in our wire format, or CloudEvents on the channels the `cloudEvents` option names
+ *   (WIRE-FORMAT.md); consumers read every format, take the record key as the message's key, and
+ *   hand the record's headers to handlers beside the message's own.
  * - An offset is committed only once its record's handler succeeded or the record was dead-lettered
  *   (at-least-once). Retries wait their backoff in the consumer, holding up only the record's key
  *   (and the partition's next fetch), never other partitions.
@@ -64,9 +68,11 @@ class KafkaTransportImpl implements KafkaTransport {
   #producerConnected: Promise<void> | undefined;
   readonly #lifecycle = new Lifecycle(ADAPTER);
   readonly #failures: ConsumerFailure[] = [];
+  readonly #formatOf: (channel: string) => ChannelFormat;
 
   constructor(options: KafkaTransportOptions) {
     const { kafka, settings } = resolveKafkaOptions(recordingFailures(options, this.#failures));
+    this.#formatOf = resolveSendFormats(options.cloudEvents);
     const outage = new OutageRider(settings.outageTimeoutMs, () => this.#lifecycle.closed);
     // Idempotent: a produce retried after a lost acknowledgement is not written twice.
     this.#producer = kafka.producer({
@@ -120,11 +126,8 @@ class KafkaTransportImpl implements KafkaTransport {
       const source = message.headers === undefined ? checked : message;
       const { topics, batcher } = this.#runtime;
       const topic = topics.sendTopic(channel);
-      const record: Message = {
-        key: options?.key ?? source.key ?? null,
-        value: encodeTransportMessage(source),
-        headers: { 'finaegis-id': source.id, 'finaegis-type': source.type },
-      };
+      const { format, source: eventSource } = this.#formatOf(channel);
+      const record = encodeRecord(source, options?.key ?? source.key, format, eventSource);
       if (topics.isReady(topic)) return batcher.add(topic, record);
       return topics.ensureChannelTopics(topic).then(() => batcher.add(topic, record));
     } catch (error) {

@@ -4,9 +4,10 @@
  * backoff and dead letters are written outside the workers, holding up only their lane.
  */
 import type { ReceivedMessage, TransportMessage } from '@finaegis/core';
-import { decodeTransportMessage, failureDecision, toReceivedMessage } from '@finaegis/core/adapter';
+import { failureDecision, toReceivedMessage } from '@finaegis/core/adapter';
 import type { ConsumerState, Lane } from './consumer-state';
-import { headerText, TARGET_GROUP_HEADER, writeDeadLetter } from './dead-letters';
+import { writeDeadLetter } from './dead-letters';
+import { decodeRecord, headerText, type RecordFormat, TARGET_GROUP_HEADER } from './kafka-wire';
 import { wakeableWait } from './outage';
 
 /** Queues a lane for a worker, and starts one if fewer than `concurrency` run. */
@@ -56,9 +57,9 @@ function begin(state: ConsumerState, lane: Lane): ReceivedMessage | undefined {
     return undefined;
   }
   const index = lane.indices[lane.at]!;
+  const record = run.messages[index]!;
   let message: TransportMessage;
-  if (lane.text === undefined) {
-    const record = run.messages[index]!;
+  if (lane.format === undefined) {
     if (record.headers?.[TARGET_GROUP_HEADER] !== undefined) {
       const target = headerText(record.headers, TARGET_GROUP_HEADER);
       if (target !== undefined && target !== state.group) {
@@ -66,19 +67,20 @@ function begin(state: ConsumerState, lane: Lane): ReceivedMessage | undefined {
         return undefined;
       }
     }
-    const raw = record.value === null ? '' : record.value.toString();
     try {
-      message = decodeTransportMessage(raw);
+      const decoded = decodeRecord(record);
+      message = decoded.message;
+      lane.format = decoded.format;
     } catch (error) {
+      const raw = record.value === null ? '' : record.value.toString();
       const id = `${state.topic}-${run.partition}-${record.offset}`;
-      deadLetterThen(state, lane, index, { id, type: '', body: raw, headers: {} }, error, 1);
+      deadLetterThen(state, lane, index, { id, type: '', body: raw, headers: {} }, 'undecodable', error, 1);
       return undefined;
     }
-    lane.text = raw;
   } else {
-    // A retry gets a message of its own, decoded again, so that what an earlier attempt's
-    // handler changed in its message does not carry over. It decoded before, so it decodes now.
-    message = decodeTransportMessage(lane.text);
+    // A retry gets a message of its own, read from the record again, so that what an earlier
+    // attempt's handler changed in its message does not carry over. It was read before, so it is now.
+    message = decodeRecord(record).message;
   }
   // Freshly decoded, so the handler may have it as it is.
   return toReceivedMessage(message, {
@@ -106,8 +108,8 @@ function conclude(state: ConsumerState, lane: Lane, failed: boolean, failure: un
     return;
   }
   // The dead letter keeps the message as it came, not as the last handler left it.
-  const message = decodeTransportMessage(lane.text!);
-  deadLetterThen(state, lane, index, message, failure, lane.attempt);
+  const message = decodeRecord(lane.run.messages[index]!).message;
+  deadLetterThen(state, lane, index, message, lane.format!, failure, lane.attempt);
 }
 
 /** The lane's record is finished: on to its next record, or the lane ends. */
@@ -115,7 +117,7 @@ function advance(state: ConsumerState, lane: Lane, index: number): void {
   lane.run.finish(index);
   lane.at++;
   lane.attempt = 0;
-  lane.text = undefined;
+  lane.format = undefined;
   if (lane.at < lane.indices.length) schedule(state, lane);
   else endLane(lane);
 }
@@ -146,10 +148,12 @@ function deadLetterThen(
   lane: Lane,
   index: number,
   message: TransportMessage,
+  format: RecordFormat,
   error: unknown,
   attempts: number,
 ): void {
-  writeDeadLetter(state, message, error, attempts).then(
+  const record = { partition: lane.run.partition, message: lane.run.messages[index]!, format };
+  writeDeadLetter(state, message, record, error, attempts).then(
     () => advance(state, lane, index),
     (reason: unknown) => {
       lane.run.error ??= { reason };

@@ -106,7 +106,7 @@ export async function handleBatch(state: ConsumerState, payload: EachBatchPayloa
     ended,
   };
   for (const indices of lanes.values()) {
-    schedule(state, { run, indices, at: 0, attempt: 0, text: undefined });
+    schedule(state, { run, indices, at: 0, attempt: 0, format: undefined });
   }
   const finished = (async () => {
     await handled;

@@ -56,6 +56,27 @@ transportContract(
   },
 );
 
+// The groups that concern what is on the wire once more with every channel sending CloudEvents
+// (binary, then structured mode): a message sent that way comes back exactly as it was sent.
+for (const mode of ['binary', 'structured'] as const) {
+  const harness = {
+    name: `kafka (CloudEvents ${mode})`,
+    features,
+    async create() {
+      const transport = testTransport(prefix, { cloudEvents: { channels: () => mode } });
+      made.push(transport);
+      return transport;
+    },
+    crash: (transport: Transport) => crashKafkaTransport(transport as KafkaTransport),
+    tolerances: { waitMs: 45_000, settleMs: 1_000 },
+  };
+  describe(harness.name, () => {
+    for (const group of ['delivery', 'ordering', 'retries', 'deadLetter'] as const) {
+      transportContract[group]({ describe, test, expect }, harness);
+    }
+  });
+}
+
 // The reconnect group restarts the broker, so it gets a broker of its own, never the shared one.
 let ownBroker: OwnBroker | undefined;
 const onOwnBroker: Transport[] = [];

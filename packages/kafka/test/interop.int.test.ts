@@ -1,6 +1,6 @@
 // Records written by other Kafka clients reach our consumers, and ours are plain JSON records that
 // other clients can read: the wire format is `encodeTransportMessage` in the value, the partition
-// key in the key, and the id and type repeated as headers.
+// key in the key, and the message's headers, id, type and wire version as record headers.
 import type { ReceivedMessage } from '@finaegis/core';
 import { encodeTransportMessage } from '@finaegis/core/adapter';
 import type { Consumer, Producer } from 'kafkajs';
@@ -65,7 +65,12 @@ describe('interoperability with plain kafkajs clients', () => {
     expect(seen.find((s) => s.key === 'order-o-1')).toEqual({
       key: 'order-o-1',
       value: ours,
-      headers: { 'finaegis-id': 'o-1', 'finaegis-type': 'exchange.OrderPlaced' },
+      headers: {
+        a: 'b',
+        'finaegis-id': 'o-1',
+        'finaegis-type': 'exchange.OrderPlaced',
+        'finaegis-wire': '1',
+      },
     });
   });
 });

@@ -13,6 +13,20 @@ export {
   type ResolvedConsumeOptions,
   resolveConsumeOptions,
 } from './checks';
+export {
+  CLOUDEVENTS_HEADER_PREFIX,
+  CLOUDEVENTS_JSON_CONTENT_TYPE,
+  CLOUDEVENTS_SPEC_VERSION,
+  type CloudEvent,
+  type CloudEventContext,
+  type CloudEventData,
+  type CloudEventValue,
+  decodeStructuredCloudEvent,
+  encodeStructuredCloudEvent,
+  fromCloudEvent,
+  isJsonContentType,
+  toCloudEvent,
+} from './cloudevents';
 export { describeError, formatCause } from './errors';
 export { Lifecycle } from './lifecycle';
 export {
