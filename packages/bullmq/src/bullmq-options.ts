@@ -20,9 +20,16 @@ export interface BullmqTransportOptions {
    * with the same `dedupeId`, so this is the dedupe window. Default `{ age: 3600, count: 10000 }`.
    */
   readonly keepCompleted?: boolean | number | KeepJobs;
-  /** Lock of a job in flight; a consumer that stops renewing it (crash) loses the job after this. Default 30000. */
+  /**
+   * Lock of a job in flight, renewed every half of it while the handler runs; a consumer that stops
+   * renewing it (SIGKILL, lost host) loses the job after this. Default 6,000, so with
+   * `stalledIntervalMs` a dead worker's jobs run again elsewhere within about 8 s. Higher values
+   * ride out longer pauses: an event loop blocked longer than this (a long synchronous handler)
+   * loses the lock and the job is handled again (and after `maxStalledCount` such losses,
+   * dead-lettered). BullMQ's own default is 30,000.
+   */
   readonly lockDurationMs?: number;
-  /** How often workers look for jobs whose lock expired and hand them out again. Default 30000. */
+  /** How often workers look for jobs whose lock expired and hand them out again. Default 1,500 (BullMQ's: 30,000). */
   readonly stalledIntervalMs?: number;
   /** Times a job may be recovered from a dead consumer before it is dead-lettered. Default 1. */
   readonly maxStalledCount?: number;

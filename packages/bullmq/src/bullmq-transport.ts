@@ -172,8 +172,8 @@ class BullmqTransportImpl implements BullmqTransport {
       connection: this.#workerConnection(),
       prefix: this.#prefix,
       concurrency,
-      lockDuration: this.#options.lockDurationMs ?? 30_000,
-      stalledInterval: this.#options.stalledIntervalMs ?? 30_000,
+      lockDuration: this.#options.lockDurationMs ?? 6_000,
+      stalledInterval: this.#options.stalledIntervalMs ?? 1_500,
       maxStalledCount: this.#options.maxStalledCount ?? 1,
       // For jobs added without these options (other producers): ours, not BullMQ's defaults.
       ...workerKeepJobs(this.#keepCompleted),

@@ -13,6 +13,9 @@ import { KafkaTimeoutError } from './kafka-timeout-error';
 import { isBrokerUnreachable, wakeableWait, whileTopicUnknown } from './outage';
 import { handleBatch, releaseHolds } from './partition-batch';
 
+// After this long without joining, the consumer logs that it is waiting (and when it joined).
+const JOIN_WAIT_NOTICE_MS = 2_000;
+
 /**
  * Starts a consumer of `channel` in `options.group`; resolves once it joined its group.
  * @throws KafkaTimeoutError when it did not join within `joinTimeoutMs`.
@@ -69,6 +72,32 @@ export async function startGroupConsumer(
     onJoin: () => joinedNow(),
   };
   state.consumer = newConsumer(state);
+  // A join that takes long is usually a member that died without leaving: the group waits for its
+  // session to time out before it hands out its partitions. Say so instead of looking hung.
+  const startedAt = Date.now();
+  const waiting = setTimeout(() => {
+    runtime.logger.info(`${PREFIX} waiting to join consumer group ${group} for ${topic}`, {
+      group,
+      topic,
+      waitedMs: Date.now() - startedAt,
+      sessionTimeoutMs: settings.sessionTimeout,
+      why: 'the group reassigns partitions once the members it waits for rejoin or their session times out',
+    });
+  }, JOIN_WAIT_NOTICE_MS);
+  joined.then(
+    () => {
+      clearTimeout(waiting);
+      const waitedMs = Date.now() - startedAt;
+      if (waitedMs >= JOIN_WAIT_NOTICE_MS) {
+        runtime.logger.info(`${PREFIX} joined consumer group ${group} for ${topic}`, {
+          group,
+          topic,
+          waitedMs,
+        });
+      }
+    },
+    () => clearTimeout(waiting),
+  );
   try {
     await startConsumer(state);
     // Resolving only once the group has assigned partitions: a send made right after `consume`

@@ -41,9 +41,16 @@ export interface KafkaTransportOptions {
   readonly replicationFactor?: number;
   /** Where a consumer group without committed offsets starts: `earliest` (default) or `latest`. */
   readonly startFrom?: 'earliest' | 'latest';
-  /** Consumer session timeout in ms (how soon a dead consumer's partitions move). Default 30,000. */
+  /**
+   * Consumer session timeout in ms: how soon the partitions of a consumer that died without leaving
+   * (SIGKILL, lost host) move to a live one. Default 6,000 (the broker's usual minimum,
+   * `group.min.session.timeout.ms`), so a dead worker's work moves within about 8 s. Higher values
+   * ride out longer pauses (a consumer that sends no heartbeat for this long, e.g. an event loop
+   * blocked by a long synchronous handler or GC, is dropped and its records handled again
+   * elsewhere) at the price of a longer stop after a crash. kafkajs's own default is 30,000.
+   */
   readonly sessionTimeoutMs?: number;
-  /** Consumer heartbeat interval in ms. Default 3,000. */
+  /** Consumer heartbeat interval in ms (well below `sessionTimeoutMs`). Default 1,000. */
   readonly heartbeatIntervalMs?: number;
   /**
    * How long a rebalance waits for the group's members to rejoin, in ms (kafkajs
@@ -143,8 +150,8 @@ export function resolveKafkaOptions(options: KafkaTransportOptions): {
     partitions: options.partitions ?? 6,
     replicationFactor: options.replicationFactor ?? -1,
     fromBeginning: (options.startFrom ?? 'earliest') === 'earliest',
-    sessionTimeout: options.sessionTimeoutMs ?? 30_000,
-    heartbeatInterval: options.heartbeatIntervalMs ?? 3_000,
+    sessionTimeout: options.sessionTimeoutMs ?? 6_000,
+    heartbeatInterval: options.heartbeatIntervalMs ?? 1_000,
     rebalanceTimeout: options.rebalanceTimeoutMs ?? 60_000,
     joinTimeoutMs: options.joinTimeoutMs ?? 60_000,
     outageTimeoutMs: options.outageTimeoutMs ?? 60_000,

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import type { KafkaTransport } from '../src/index';
+import { createKafkaTransport, type KafkaTransport } from '../src/index';
 import { BROKERS, removePrefix, requireKafka, testTransport, uniquePrefix } from './helpers';
 
 const packageDir = resolve(import.meta.dirname, '..');
@@ -127,4 +127,38 @@ describe('scale-out: 3 consumer processes in one group over a 6-partition topic'
     },
     180_000,
   );
+});
+
+describe('a consumer joining a group whose member died', () => {
+  test('logs that it is waiting to join (not silent), then that it joined, within the default session timeout', async () => {
+    const channel = 'join-notice';
+    const group = `${prefix}join-notice`;
+    const dead = startWorker(channel, group, 'dead', []);
+    await dead.ready;
+    dead.child.kill('SIGKILL');
+    const lines: { level: string; message: string; context: Record<string, unknown> | undefined }[] = [];
+    const record =
+      (level: string) =>
+      (message: string, context?: Record<string, unknown>): void => {
+        lines.push({ level, message, context });
+      };
+    // The defaults (6 s session): the group waits for the dead member until its session times out.
+    sender = createKafkaTransport({
+      brokers: BROKERS,
+      topicPrefix: prefix,
+      partitions: 3,
+      logger: { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') },
+    });
+    const startedAt = Date.now();
+    const subscription = await sender.consume(channel, async () => {}, { group });
+    const joinedMs = Date.now() - startedAt;
+    await subscription.close();
+    const waiting = lines.find((l) => l.message.includes(`waiting to join consumer group ${group}`));
+    const joined = lines.find((l) => l.message.includes(`joined consumer group ${group}`));
+    expect(waiting?.level).toBe('info');
+    expect(waiting?.context).toMatchObject({ group, sessionTimeoutMs: 6_000 });
+    expect(joined?.context?.waitedMs).toBeGreaterThanOrEqual(2_000);
+    console.info(`[join notice] joined ${(joinedMs / 1000).toFixed(1)} s after a member was SIGKILLed`);
+    expect(joinedMs).toBeLessThan(15_000);
+  }, 60_000);
 });

@@ -229,6 +229,8 @@ export async function buildServer(app: ExchangeApp, options: ServerOptions = {})
       afterCommit: app.cqrs.afterCommitStats(),
     });
   });
+  // Orders placed and trades: from the committed events for all processes on PostgreSQL (see figures.ts).
+  server.get('/figures', async () => app.figures());
   // Probes: liveness fails only when a restart would help; readiness while an adapter is down.
   server.get('/health/live', async (_request, reply) => {
     const { live, status } = await app.cqrs.health();

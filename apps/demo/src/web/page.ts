@@ -60,6 +60,7 @@ export function renderPage(options: { token: string; pairs: readonly string[] })
     <div class="metric">Event processing lag p50 / p95<b id="m-lag">–</b></div>
     <div class="metric">Queue depth<b id="m-depth">–</b></div>
     <div class="metric">Error rate<b id="m-errors">–</b></div>
+    <div class="metric">Orders placed / trades <span class="sub" id="f-source"></span><b id="f-figures">–</b></div>
   </div>
 </section>
 <div class="grid">
@@ -150,6 +151,9 @@ export function renderPage(options: { token: string; pairs: readonly string[] })
     const depth = Object.entries(m.queueDepth);
     $('m-depth').textContent = depth.length === 0 ? '–' : depth.map(([channel, n]) => channel + ' ' + n).join(', ');
     $('m-errors').textContent = pct(m.errorRate) + ' (' + m.errors + ', ' + m.deadLettered + ' dead-lettered)';
+    const figures = await (await fetch('/figures')).json();
+    $('f-figures').textContent = figures.ordersPlaced + ' / ' + figures.trades;
+    $('f-source').textContent = figures.source === 'event-store' ? '(all processes, from the event store)' : '(this process)';
   }
 
   async function refresh() {

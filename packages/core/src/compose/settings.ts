@@ -31,9 +31,9 @@ export interface KafkaAdapterSettings {
     readonly username: string;
     readonly password: string;
   };
-  /** How soon a dead consumer's partitions move to others, in ms. Default: the adapter's (30,000). */
+  /** How soon a dead consumer's partitions move to others, in ms. Default: the adapter's (6,000). */
   readonly sessionTimeoutMs?: number;
-  /** How often a consumer tells the broker it is alive, in ms. Default: the adapter's (3,000). */
+  /** How often a consumer tells the broker it is alive, in ms. Default: the adapter's (1,000). */
   readonly heartbeatIntervalMs?: number;
 }
 
@@ -41,9 +41,9 @@ export interface KafkaAdapterSettings {
 export interface BullmqAdapterSettings {
   /** Prefix of every Redis key of the queues. Default `finaegis`. */
   readonly prefix: string;
-  /** Lock of a job in flight, in ms: a crashed worker's job is handed out again after it. Default: the adapter's (30,000). */
+  /** Lock of a job in flight, in ms: a crashed worker's job is handed out again after it. Default: the adapter's (6,000). */
   readonly lockDurationMs?: number;
-  /** How often workers look for jobs whose lock expired, in ms. Default: the adapter's (30,000). */
+  /** How often workers look for jobs whose lock expired, in ms. Default: the adapter's (1,500). */
   readonly stalledIntervalMs?: number;
 }
 
@@ -192,11 +192,11 @@ function kafkaSettings(input: Partial<KafkaAdapterSettings> = {}): KafkaAdapterS
     100,
     MS_MAX,
   );
-  if (heartbeatIntervalMs !== undefined && heartbeatIntervalMs >= (sessionTimeoutMs ?? 30_000)) {
+  if (heartbeatIntervalMs !== undefined && heartbeatIntervalMs >= (sessionTimeoutMs ?? 6_000)) {
     throw new ConfigError(
       key('heartbeatIntervalMs'),
       heartbeatIntervalMs,
-      `less than the session timeout (${sessionTimeoutMs ?? 30_000} ms)`,
+      `less than the session timeout (${sessionTimeoutMs ?? 6_000} ms)`,
     );
   }
   let sasl: KafkaAdapterSettings['sasl'];
