@@ -28,9 +28,6 @@ const env = {
   EXCHANGE_STREAM: stream,
   // A cached book outlives the test unless something clears it.
   ORDER_BOOK_TTL: '3600',
-  // The killed worker's job is handed out again within seconds.
-  BULLMQ_LOCK_DURATION_MS: '2000',
-  BULLMQ_STALLED_INTERVAL_MS: '1000',
   PORT: '0',
   LOG_LEVEL: 'warn',
   OTEL_SDK_DISABLED: 'true',
@@ -134,7 +131,8 @@ describe('a worker SIGKILLed between append and publish (BullMQ, PostgreSQL, Red
       // A new worker gets the redelivered command: the order is there, nothing is placed or counted twice.
       const successor = start('worker', {}, /worker ready/);
       await successor.started;
-      // The killed worker's job (stalled) is handed to the successor and acknowledged.
+      // The killed worker's job (its lock lapses after the default 6 s) is handed to the successor and
+      // acknowledged.
       const transport = await createTransport(demoConfigFromEnv(env));
       try {
         await eventually(

@@ -99,7 +99,14 @@ describe.each(['bullmq', 'kafka'])('SIGKILL of the busy worker (%s, PostgreSQL)'
     const api = start('api', env, /listening on (http:\/\/\S+?)\/? /);
     const url = (await api.ready)[1]!;
     // Workers log each decision they publish (debug), so the test can tell which one is busy.
-    const workers = [0, 1].map(() => start('worker', { ...env, LOG_LEVEL: 'debug' }, /worker ready/));
+    // On BullMQ both workers take jobs, so the first one kills itself right after storing its 60th
+    // decision (the fault hook): that job and any others it holds stay locked, unacknowledged, and
+    // must be handed out again by the stalled-job check. On Kafka one worker owns the pair's
+    // partition; the test finds it from the decisions each logs and SIGKILLs it.
+    const fault = queue === 'bullmq' ? { DEMO_FAULT_KILL_AFTER_APPEND: '60' } : {};
+    const workers = [0, 1].map((n) =>
+      start('worker', { ...env, LOG_LEVEL: 'debug', ...(n === 0 ? fault : {}) }, /worker ready/),
+    );
     await Promise.all(workers.map((w) => w.ready));
 
     // Orders keep coming (about 40 a second) until told to stop.
@@ -127,11 +134,17 @@ describe.each(['bullmq', 'kafka'])('SIGKILL of the busy worker (%s, PostgreSQL)'
     const senders = [sender(), sender()];
 
     // The busy worker: the one that decided most in the last second once both are warmed up.
-    await eventually(async () => (workers.some((w) => w.decisions.length > 20) ? true : undefined), 60_000);
-    const recent = (w: Started) => w.decisions.filter((t) => t > Date.now() - 1_000).length;
-    const victim = recent(workers[0]!) >= recent(workers[1]!) ? workers[0]! : workers[1]!;
-    victim.child.kill('SIGKILL');
-    const killedAt = Date.now();
+    let killedAt: number;
+    if (queue === 'bullmq') {
+      await new Promise((done) => workers[0]!.child.once('exit', done));
+      killedAt = Date.now();
+    } else {
+      await eventually(async () => (workers.some((w) => w.decisions.length > 20) ? true : undefined), 60_000);
+      const recent = (w: Started) => w.decisions.filter((t) => t > Date.now() - 1_000).length;
+      const victim = recent(workers[0]!) >= recent(workers[1]!) ? workers[0]! : workers[1]!;
+      victim.child.kill('SIGKILL');
+      killedAt = Date.now();
+    }
     await new Promise((done) => setTimeout(done, BOUND_MS + 3_000));
     sending = false;
     await Promise.all(senders);
