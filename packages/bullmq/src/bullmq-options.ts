@@ -1,4 +1,11 @@
-import { ConfigError, type Logger, type TransportFeatures } from '@finaegis/core';
+import {
+  ConfigError,
+  type Logger,
+  type SendOptions,
+  type Transport,
+  type TransportFeatures,
+  type TransportMessage,
+} from '@finaegis/core';
 import type { KeepJobs, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ADAPTER } from './names';
@@ -68,4 +75,19 @@ export function assertPositiveInteger(key: string, value: number | undefined): v
   if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
     throw new ConfigError(key, value, 'an integer of at least 1', { adapter: ADAPTER });
   }
+}
+
+/** One message of a `sendBatch`. */
+export interface BatchMessage {
+  readonly message: TransportMessage;
+  readonly options?: SendOptions;
+}
+
+/** The BullMQ transport: the `Transport` port plus a batched send. */
+export interface BullmqTransport extends Transport {
+  /**
+   * Sends many messages to one channel in one Redis round trip per group (BullMQ `addBulk`).
+   * Resolves once Redis has stored them all; same options and checks as `send`.
+   */
+  sendBatch(channel: string, messages: readonly BatchMessage[]): Promise<void>;
 }

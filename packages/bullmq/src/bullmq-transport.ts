@@ -10,7 +10,6 @@ import {
   newId,
   type SendOptions,
   type Subscription,
-  type Transport,
   type TransportFeatures,
   type TransportMessage,
 } from '@finaegis/core';
@@ -27,6 +26,8 @@ import { Redis } from 'ioredis';
 import { type ConsumerWorker, transportHealth } from './bullmq-health';
 import {
   assertPositiveInteger,
+  type BatchMessage,
+  type BullmqTransport,
   type BullmqTransportOptions,
   DEFAULT_KEEP_COMPLETED,
   FEATURES,
@@ -52,21 +53,6 @@ import {
   groupsKey,
   parseDeadLetterId,
 } from './names';
-
-/** One message of a `sendBatch`. */
-export interface BatchMessage {
-  readonly message: TransportMessage;
-  readonly options?: SendOptions;
-}
-
-/** The BullMQ transport: the `Transport` port plus a batched send. */
-export interface BullmqTransport extends Transport {
-  /**
-   * Sends many messages to one channel in one Redis round trip per group (BullMQ `addBulk`).
-   * Resolves once Redis has stored them all; same options and checks as `send`.
-   */
-  sendBatch(channel: string, messages: readonly BatchMessage[]): Promise<void>;
-}
 
 const DEPTH_STATES = ['waiting', 'delayed', 'active', 'prioritized'] as const;
 const BACKLOG_STATES = ['prioritized', 'waiting', 'delayed'] as const;

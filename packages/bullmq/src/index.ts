@@ -1,3 +1,3 @@
 export { bullmqDriver } from './bullmq-driver';
-export type { BullmqTransportOptions } from './bullmq-options';
-export { type BatchMessage, type BullmqTransport, createBullmqTransport } from './bullmq-transport';
+export type { BatchMessage, BullmqTransport, BullmqTransportOptions } from './bullmq-options';
+export { createBullmqTransport } from './bullmq-transport';

@@ -61,10 +61,6 @@ export function safeTypeOf(query: Query<unknown>): string {
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /** Options of `queryBus.askCached` (and `warm`). Durations are seconds, as in the guide. */
 export interface AskCachedOptions {
   /** Seconds; default: the query's `cacheTtl()`, then `queryBus.defaultTtl`. */
@@ -279,7 +275,7 @@ export class QueryCache {
       token = await flight.acquire(namespace, key);
       while (token === undefined) {
         waited = true;
-        await sleep(flight.pollMs);
+        await new Promise((resolve) => setTimeout(resolve, flight.pollMs));
         const landed = await this.#landed(ask, cache);
         if (landed !== NONE) return landed;
         token = await flight.acquire(namespace, key);
