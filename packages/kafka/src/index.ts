@@ -2,3 +2,4 @@ export { BrokerUnavailableError } from './broker-unavailable-error';
 export type { KafkaTransportOptions } from './kafka-options';
 export { KafkaTimeoutError } from './kafka-timeout-error';
 export { createKafkaTransport, type KafkaTransport } from './kafka-transport';
+export { NotEnoughReplicasError } from './not-enough-replicas-error';

@@ -18,13 +18,14 @@ import {
   encodeTransportMessage,
   Lifecycle,
 } from '@finaegis/core/adapter';
-import type { Message, Producer } from 'kafkajs';
+import type { Message } from 'kafkajs';
 import type { KafkaRuntime } from './consumer-state';
 import { listDeadLetters, redriveDeadLetters } from './dead-letters';
 import { closeConsumer, crashConsumer, startGroupConsumer } from './kafka-consumer';
 import { ADAPTER, FEATURES, type KafkaTransportOptions, resolveKafkaOptions } from './kafka-options';
 import { channelLag } from './lag';
 import { OutageRider } from './outage';
+import { ProducerSession } from './producer-session';
 import { SendBatcher } from './send-batcher';
 import { KafkaTopics } from './topics';
 
@@ -58,28 +59,16 @@ class KafkaTransportImpl implements KafkaTransport {
   readonly features: TransportFeatures = FEATURES;
 
   readonly #runtime: KafkaRuntime;
-  readonly #producer: Producer;
-  #producerConnected: Promise<void> | undefined;
+  readonly #producer: ProducerSession;
   readonly #lifecycle = new Lifecycle(ADAPTER);
 
   constructor(options: KafkaTransportOptions) {
     const { kafka, settings } = resolveKafkaOptions(options);
     const outage = new OutageRider(settings.outageTimeoutMs, () => this.#lifecycle.closed);
-    // Idempotent: a produce retried after a lost acknowledgement is not written twice.
-    this.#producer = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: true,
-    });
+    // Idempotent, acks=all, renewed after a request it gave up on (see ProducerSession).
+    this.#producer = new ProducerSession(kafka, outage, settings.logger);
     const batcher = new SendBatcher(
-      (topicMessages) =>
-        outage.rideOut('send', async () => {
-          await this.#connectProducer();
-          // The same records again after a failed attempt: kafkajs moves the idempotent
-          // producer's sequence numbers on only once a request succeeded, so the broker drops a
-          // copy whose first attempt was written after all.
-          await this.#producer.sendBatch({ topicMessages, acks: -1 });
-        }),
+      (topicMessages) => this.#producer.send(topicMessages),
       settings.maxSendBatch,
     );
     this.#runtime = {
@@ -168,17 +157,9 @@ class KafkaTransportImpl implements KafkaTransport {
       outage.wakeAll();
       await Promise.all([...consumers].map((state) => closeConsumer(state)));
       await batcher.drain();
-      if (this.#producerConnected) await this.#producer.disconnect().catch(() => {});
+      await this.#producer.close();
       await topics.close();
     });
-  }
-
-  #connectProducer(): Promise<void> {
-    this.#producerConnected ??= this.#producer.connect().catch((error: unknown) => {
-      this.#producerConnected = undefined;
-      throw error;
-    });
-    return this.#producerConnected;
   }
 }
 
