@@ -157,6 +157,9 @@ function controllerProperties({ id, port, voters, dataDir }) {
     // A broker that stops heartbeating (500 ms apart, below) is fenced after this long: its
     // partitions get new leaders and it leaves their in-sync replicas. Kafka's default is 9 s.
     'broker.session.timeout.ms=6000',
+    // Leaderships go back to their preferred brokers 10 s after a restart (Kafka's default is
+    // 300 s), so that each test starts from the same balanced cluster.
+    'leader.imbalance.check.interval.seconds=10',
     'num.io.threads=2',
     'num.network.threads=2',
     'background.threads=2',

@@ -66,7 +66,7 @@ class KafkaTransportImpl implements KafkaTransport {
     const { kafka, settings } = resolveKafkaOptions(options);
     const outage = new OutageRider(settings.outageTimeoutMs, () => this.#lifecycle.closed);
     // Idempotent, acks=all, renewed after a request it gave up on (see ProducerSession).
-    this.#producer = new ProducerSession(kafka, outage, settings.logger);
+    this.#producer = new ProducerSession(kafka, outage, settings.logger, settings.outageTimeoutMs);
     const batcher = new SendBatcher(
       (topicMessages) => this.#producer.send(topicMessages),
       settings.maxSendBatch,

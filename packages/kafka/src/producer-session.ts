@@ -90,13 +90,18 @@ export class ProducerSession {
   readonly #kafka: Kafka;
   readonly #outage: OutageRider;
   readonly #logger: Logger;
+  /** How long a broker may wait for a request's replicas (`acks: -1`) before answering. */
+  readonly #ackTimeoutMs: number;
   #producer: Producer;
   #connected: Promise<void> | undefined;
 
-  constructor(kafka: Kafka, outage: OutageRider, logger: Logger) {
+  constructor(kafka: Kafka, outage: OutageRider, logger: Logger, outageTimeoutMs: number) {
     this.#kafka = kafka;
     this.#outage = outage;
     this.#logger = logger;
+    // Kafka's (and kafkajs') 30 s, unless the transport gives up sooner: a leader waiting for
+    // replicas that are gone would otherwise hold a send past outageTimeoutMs.
+    this.#ackTimeoutMs = Math.min(30_000, Math.max(1_000, outageTimeoutMs));
     this.#producer = kafka.producer(PRODUCER_CONFIG);
   }
 
@@ -111,7 +116,11 @@ export class ProducerSession {
       await this.#outage.rideOut('send', async () => {
         await this.#connect();
         while (pending.length > 0) {
-          const acknowledged = await this.#producer.sendBatch({ topicMessages: pending, acks: -1 });
+          const acknowledged = await this.#producer.sendBatch({
+            topicMessages: pending,
+            acks: -1,
+            timeout: this.#ackTimeoutMs,
+          });
           const left = unacknowledged(pending, acknowledged);
           if (left.length > 0) {
             this.#logger.warn(

@@ -233,7 +233,28 @@ export class KafkaCluster {
       (await this.liveBrokers().catch((): number[] => [])).length === 3 ? true : undefined,
     );
     const topics = await (await this.admin()).listTopics();
-    if (topics.includes('__consumer_offsets')) await this.waitFullyReplicated(['__consumer_offsets']);
+    if (topics.includes('__consumer_offsets')) {
+      await this.waitFullyReplicated(['__consumer_offsets']);
+      // After a restart its leaderships go back to their preferred brokers within about 10 s
+      // (the controllers' leader.imbalance.check.interval.seconds): group coordinators spread
+      // over the brokers again, as in a fresh cluster.
+      await waitUntil('the consumer offsets topic to be led by its preferred replicas', async () => {
+        const partitions = await this.partitions('__consumer_offsets').catch(() => undefined);
+        return partitions?.every((p) => p.leader === p.replicas[0]) ? true : undefined;
+      });
+    }
+  }
+
+  /**
+   * The broker coordinating a consumer group: the leader of the consumer offsets partition the
+   * group id hashes to (Java's String.hashCode, made non-negative, modulo the partition count).
+   */
+  async coordinatorOf(groupId: string): Promise<number> {
+    let hash = 0;
+    for (let i = 0; i < groupId.length; i++) hash = (Math.imul(hash, 31) + groupId.charCodeAt(i)) | 0;
+    const partitions = await this.partitions('__consumer_offsets');
+    const index = (hash === -2147483648 ? 0 : Math.abs(hash)) % partitions.length;
+    return partitions.find((p) => p.partitionId === index)!.leader;
   }
 
   /**

@@ -40,6 +40,7 @@ describe('leader failover on a three-broker cluster', () => {
     const streaming = stream.run();
     await stream.whenAcknowledged(2_500);
     const victim = await cluster.leaderOfMostPartitions(topic);
+    const coordinator = await cluster.coordinatorOf(producer.groupId('events', 'workers'));
     const killedAt = Date.now();
     await cluster.kill(victim.broker);
     const ackedBeforeKill = stream.acknowledged.size;
@@ -74,7 +75,8 @@ describe('leader failover on a three-broker cluster', () => {
       `sent ${stream.issued}, acknowledged ${stream.acknowledged.size}, rejected ${stream.rejected.size}` +
         `${stream.rejected.size > 0 ? ` (${stream.firstRejection()})` : ''}; ` +
         `handled ${handled.unique} distinct, ${handled.duplicates} duplicate deliveries; ` +
-        `SIGKILL of broker ${victim.broker} (led ${victim.leads} of ${victim.of} partitions) after ` +
+        `SIGKILL of broker ${victim.broker} (led ${victim.leads} of ${victim.of} partitions; the group's ` +
+        `coordinator was broker ${coordinator}) after ` +
         `${ackedBeforeKill} acknowledgements; new leaders after ${seconds(moved)}; longest send ` +
         `${seconds(stream.maxSendMs)}, longest send-to-handled ${seconds(stream.maxEndToEndMs(handled))}; ` +
         `all sent ${seconds(sentAll)} and all handled ${seconds(allHandled)} after the kill; ` +
