@@ -155,8 +155,9 @@ async function startConsumer(state: ConsumerState): Promise<void> {
   const { consumer, topic, concurrency } = state;
   const { settings } = state.runtime;
   await consumer.connect();
-  // The topic exists (ensureChannelTopics), but a busy broker may not list it yet.
-  await whileTopicUnknown(3, () =>
+  // The topic exists (ensureChannelTopics), but a busy broker (on a cluster: the one asked) may
+  // not list it yet.
+  await whileTopicUnknown(10, () =>
     consumer.subscribe({ topics: [topic], fromBeginning: settings.fromBeginning }),
   );
   await consumer.run({

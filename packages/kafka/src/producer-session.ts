@@ -9,7 +9,7 @@ import {
   type RecordMetadata,
   type TopicMessages,
 } from 'kafkajs';
-import type { OutageRider } from './outage';
+import { type OutageRider, whileTopicUnknown } from './outage';
 
 /**
  * Inner attempts of one produce request inside kafkajs, with the client's waits (100 ms to 1 s):
@@ -116,11 +116,10 @@ export class ProducerSession {
       await this.#outage.rideOut('send', async () => {
         await this.#connect();
         while (pending.length > 0) {
-          const acknowledged = await this.#producer.sendBatch({
-            topicMessages: pending,
-            acks: -1,
-            timeout: this.#ackTimeoutMs,
-          });
+          // A topic just created may not be known yet to the broker kafkajs asks for metadata.
+          const acknowledged = await whileTopicUnknown(4, () =>
+            this.#producer.sendBatch({ topicMessages: pending, acks: -1, timeout: this.#ackTimeoutMs }),
+          );
           const left = unacknowledged(pending, acknowledged);
           if (left.length > 0) {
             this.#logger.warn(

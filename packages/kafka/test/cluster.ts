@@ -299,13 +299,30 @@ of ${missing.length} missing, in the log: ${found.length} ` +
     );
   }
 
-  /** Deletes the topics and consumer groups a test file created under its prefix. */
+  /**
+   * Deletes the topics and consumer groups a test file created under its prefix (what cannot be
+   * deleted stays: the cluster is thrown away after the run). A restart just before may have left
+   * a group coordinator loading, so listing them is tried again for up to 30 s.
+   */
   async removePrefix(prefix: string): Promise<void> {
-    const admin = await this.admin();
-    const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
-    if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => {});
-    const ids = (await admin.listGroups()).groups.map((g) => g.groupId).filter((id) => id.startsWith(prefix));
-    if (ids.length > 0) await admin.deleteGroups(ids).catch(() => {});
+    await waitUntil(
+      `the topics and groups of ${prefix} to be deleted`,
+      async () => {
+        try {
+          const admin = await this.admin();
+          const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+          if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => {});
+          const { groups } = await admin.listGroups();
+          const ids = groups.map((g) => g.groupId).filter((id) => id.startsWith(prefix));
+          if (ids.length > 0) await admin.deleteGroups(ids).catch(() => {});
+          return true;
+        } catch {
+          await sleep(1_000);
+          return undefined;
+        }
+      },
+      30_000,
+    );
   }
 
   async close(): Promise<void> {
