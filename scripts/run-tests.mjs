@@ -8,12 +8,27 @@
 // above the closing line. The exit code is non-zero whenever anything failed or did not run.
 //
 // FINAEGIS_TEST_SUMMARY=<file> also writes the figures as JSON (`.ci/run` adds up its runs with it).
+//
+// FINAEGIS_KAFKA_CLUSTER=1 adds the Kafka cluster tests after the others: `services.mjs up
+// --kafka-cluster` brings up a three-broker cluster, `pnpm --filter @finaegis/kafka test:cluster`
+// runs packages/kafka/test/cluster/ against it (they kill and restart its nodes), the cluster is
+// stopped again if this run started it, and their report counts like any package's (a missing
+// report is a failure). Without the variable they are not part of the run at all, and the run says
+// so: a separate command, never a skip. `.ci/run` sets it for one of its two runs.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
 const extraArgs = process.argv.slice(2);
+const clusterWanted = /^(1|true|yes)$/i.test(process.env.FINAEGIS_KAFKA_CLUSTER ?? '');
+const kafkaDir = join(root, 'packages', 'kafka');
+const cluster = {
+  dir: kafkaDir,
+  name: '@finaegis/kafka (cluster tests)',
+  report: join(kafkaDir, 'test-results', 'vitest-cluster.json'),
+  figures: join(kafkaDir, 'test-results', 'cluster-figures.log'),
+};
 
 /**
  * The packages whose `test` task this run includes (turbo's dry run with the same arguments, so a
@@ -134,8 +149,65 @@ function checkPrerequisites() {
   }
 }
 
+/**
+ * The cluster tests (see the top of the file). Returns their package entry for the summary, or
+ * undefined when they were not asked for.
+ */
+function runClusterTests(baseEnv) {
+  if (!clusterWanted) {
+    console.log(
+      '\n[test] Kafka cluster tests: not part of this run (FINAEGIS_KAFKA_CLUSTER=1 adds them; .ci/run does in one of its runs)',
+    );
+    return undefined;
+  }
+  const since = Date.now();
+  const secondsSince = (t) => `${((Date.now() - t) / 1000).toFixed(1)} s`;
+  console.log('\n[test] Kafka cluster tests: bringing up the three-broker cluster');
+  const envFile = join(root, 'scripts', '.state', 'env-cluster.json');
+  const up = spawnSync(process.execPath, [servicesScript, 'up', '--kafka-cluster', '--env-out', envFile], {
+    stdio: 'inherit',
+    env: baseEnv,
+  });
+  const upTook = secondsSince(since);
+  let clusterEnv = baseEnv;
+  let startedCluster = false;
+  if (existsSync(envFile)) {
+    const state = JSON.parse(readFileSync(envFile, 'utf8'));
+    clusterEnv = { ...baseEnv, ...state.env };
+    startedCluster = Boolean(state.clusterStartedByThisRun);
+  }
+  const testsSince = Date.now();
+  if (up.status === 0) {
+    spawnSync('pnpm', ['--filter', '@finaegis/kafka', 'test:cluster'], {
+      stdio: 'inherit',
+      env: clusterEnv,
+      cwd: root,
+    });
+  } else {
+    console.error('[test] the Kafka cluster could not be brought up (see above); its tests did not run.');
+  }
+  const testsTook = secondsSince(testsSince);
+  const downSince = Date.now();
+  if (startedCluster && !process.env.FINAEGIS_KEEP_SERVICES) {
+    spawnSync(process.execPath, [servicesScript, 'down', '--kafka-cluster'], {
+      stdio: 'inherit',
+      env: baseEnv,
+    });
+  }
+  if (existsSync(cluster.figures)) {
+    console.log('\n[test] Kafka cluster figures:');
+    for (const line of readFileSync(cluster.figures, 'utf8').trim().split('\n')) console.log(`  ${line}`);
+  }
+  console.log(
+    `[test] Kafka cluster tests took ${secondsSince(since)} (cluster up ${upTook}, tests ${testsTook}, ` +
+      `cluster down ${secondsSince(downSince)})`,
+  );
+  return cluster;
+}
+
 const packages = testedPackages();
 for (const pkg of packages) rmSync(pkg.report, { force: true });
+if (clusterWanted) for (const file of [cluster.report, cluster.figures]) rmSync(file, { force: true });
 checkPrerequisites();
 
 const servicesScript = join(root, 'scripts', 'services.mjs');
@@ -147,12 +219,13 @@ if (existsSync(servicesScript)) {
     [servicesScript, 'up', '--env-out', join(root, 'scripts', '.state', 'env.json')],
     {
       stdio: 'inherit',
-      env,
+      // The cluster comes up only for its own tests, after the others (runClusterTests).
+      env: { ...env, FINAEGIS_KAFKA_CLUSTER: '' },
     },
   );
   if (up.status !== 0) {
     console.error('[test] the test services could not be brought up (see above); not running the tests.');
-    finish(summarise(packages), up.status ?? 1);
+    finish(summarise(clusterWanted ? [...packages, cluster] : packages), up.status ?? 1);
   }
   const envFile = join(root, 'scripts', '.state', 'env.json');
   if (existsSync(envFile)) {
@@ -173,11 +246,13 @@ const turbo = spawnSync(
   },
 );
 
+const clusterTests = runClusterTests(env);
+
 if (started && !process.env.FINAEGIS_KEEP_SERVICES) {
   spawnSync(process.execPath, [servicesScript, 'down'], { stdio: 'inherit', env });
 }
 
-const summary = summarise(packages);
+const summary = summarise(clusterTests ? [...packages, clusterTests] : packages);
 if (turbo.status !== 0 && summary.failed === 0) {
   // Turbo failed by itself (not through a package's tests): that still has to show in the count.
   summary.failed = 1;

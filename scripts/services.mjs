@@ -1,12 +1,18 @@
 #!/usr/bin/env node
 // Gives a test run a working Redis, Kafka and PostgreSQL on loopback, without Docker.
 //
-//   node scripts/services.mjs up   [--env-out <path>]    reuse what answers, start what is missing
-//   node scripts/services.mjs down                       stop only what these scripts started
+//   node scripts/services.mjs up   [--env-out <path>] [--kafka-cluster]
+//                                  reuse what answers, start what is missing
+//   node scripts/services.mjs down [--kafka-cluster]    stop only what these scripts started
 //
 // `up` writes `{ env: { REDIS_URL, KAFKA_BROKERS, DATABASE_URL }, startedByThisRun }` to the env
 // file (default scripts/.state/env.json). Everything it starts lives under scripts/.state/ and runs
 // detached, so the caller may exit and a later `down` stops it. See scripts/TESTING.md.
+//
+// `--kafka-cluster` (or FINAEGIS_KAFKA_CLUSTER=1) also brings up a three-broker Kafka cluster for
+// the cluster tests (scripts/kafka/cluster.mjs), adding FINAEGIS_KAFKA_CLUSTER_BROKERS and
+// FINAEGIS_KAFKA_CLUSTER_STATE to the env and `clusterStartedByThisRun`; the single broker stays
+// what every other test uses. `down --kafka-cluster` stops only the cluster; `down` stops it too.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
@@ -24,6 +30,7 @@ import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stripVTControlCharacters } from 'node:util';
+import { downCluster, upCluster } from './kafka/cluster.mjs';
 
 const scriptsDir = import.meta.dirname;
 const stateDir = join(scriptsDir, '.state');
@@ -37,6 +44,7 @@ const DEFAULTS = {
 };
 const KAFKA_READY_TIMEOUT_MS = 90_000;
 const inCi = /^(1|true|yes)$/i.test(process.env.CI ?? '');
+const clusterWanted = /^(1|true|yes)$/i.test(process.env.FINAEGIS_KAFKA_CLUSTER ?? '');
 
 // ---------------------------------------------------------------------------------------------
 // small helpers
@@ -53,12 +61,13 @@ class ServiceError extends Error {
 
 function parseArgs(argv) {
   const [command, ...rest] = argv;
-  const options = { command, envFile: defaultEnvFile };
+  const options = { command, envFile: defaultEnvFile, kafkaCluster: clusterWanted, clusterFlag: false };
   for (let i = 0; i < rest.length; i += 1) {
     const [flag, inline] = rest[i].split(/=(.*)/s, 2);
     // Node 20 itself reads `--env-file` anywhere on its command line (and exits 9 when the file is
     // missing), so callers on Node 20 should prefer `--env-out`; both are accepted.
     if (flag === '--env-out' || flag === '--env-file') options.envFile = inline ?? rest[++i];
+    else if (flag === '--kafka-cluster') options.kafkaCluster = options.clusterFlag = true;
     else if (flag !== '--') throw new Error(`unknown argument ${rest[i]}`);
   }
   return options;
@@ -450,7 +459,7 @@ async function kafkaAnswers(brokers) {
  * consumed a message produced to it. A broker that answers metadata can still be loading its
  * coordinators, hence the retries.
  */
-async function kafkaReady(brokers, timeoutMs) {
+async function kafkaReady(brokers, timeoutMs, replicationFactor = 1) {
   const { Kafka, logLevel } = (await import('kafkajs')).default;
   const kafka = new Kafka({
     clientId: 'finaegis-services-ready',
@@ -480,7 +489,7 @@ async function kafkaReady(brokers, timeoutMs) {
   const check = async () => {
     await admin.connect();
     await admin.createTopics({
-      topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
+      topics: [{ topic, numPartitions: 1, replicationFactor }],
       waitForLeaders: true,
     });
     await producer.connect();
@@ -609,6 +618,32 @@ async function upKafka() {
   };
 }
 
+/**
+ * The three-broker cluster of the cluster tests (scripts/kafka/cluster.mjs). Never an external
+ * one: the tests kill and restart its nodes, so they must be processes these scripts started.
+ */
+async function upKafkaCluster() {
+  const version = kafkaVersion();
+  const { lib } = ensureKafkaJars(version);
+  const result = await upCluster({
+    stateDir,
+    lib,
+    version,
+    ready: (brokers) => kafkaReady(brokers, 30_000, 3),
+  }).catch((error) => {
+    throw new ServiceError('kafka-cluster', error.message);
+  });
+  return {
+    env: {
+      FINAEGIS_KAFKA_CLUSTER_BROKERS: result.brokers,
+      FINAEGIS_KAFKA_CLUSTER_STATE: result.stateFile,
+    },
+    action: result.action,
+    where: `${result.brokers} (Kafka ${version}, ${result.detail})`,
+    started: result.started,
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // commands
 
@@ -617,24 +652,29 @@ const SERVICES = [
   { name: 'kafka', envKey: 'KAFKA_BROKERS', up: upKafka },
   { name: 'postgres', envKey: 'DATABASE_URL', up: upPostgres },
 ];
+const CLUSTER = { name: 'kafka-cluster', up: upKafkaCluster };
 
 async function up(options) {
   const since = performance.now();
   const skipped = skippedServices();
   const env = {};
   let startedByThisRun = false;
+  let clusterStartedByThisRun = false;
   const failures = [];
+  const services = options.kafkaCluster ? [...SERVICES, CLUSTER] : SERVICES;
   await withLock(async () => {
-    for (const service of SERVICES) {
-      if (skipped.has(service.name)) {
+    for (const service of services) {
+      if (skipped.has(service.name) || (service === CLUSTER && skipped.has('kafka'))) {
         log(`${service.name.padEnd(8)} skipped (FINAEGIS_SKIP_SERVICES): its tests will fail, not skip`);
         continue;
       }
       const t0 = performance.now();
       try {
         const result = await service.up();
-        env[service.envKey] = result.env;
-        startedByThisRun ||= Boolean(result.started);
+        if (service.envKey) env[service.envKey] = result.env;
+        else Object.assign(env, result.env);
+        if (service === CLUSTER) clusterStartedByThisRun = Boolean(result.started);
+        else startedByThisRun ||= Boolean(result.started);
         log(`${service.name.padEnd(8)} ${result.action.padEnd(7)} ${result.where} [${ms(t0)}]`);
       } catch (error) {
         const message = error instanceof ServiceError ? error.message : (error.stack ?? String(error));
@@ -643,7 +683,7 @@ async function up(options) {
       }
     }
   });
-  writeJson(options.envFile, { env, startedByThisRun });
+  writeJson(options.envFile, { env, startedByThisRun, clusterStartedByThisRun });
   if (failures.length > 0) {
     const optOut = inCi
       ? 'CI requires every service.'
@@ -675,9 +715,15 @@ function stopProcessGroup(pid, name, marker) {
   return true;
 }
 
-async function down() {
+/** `down --kafka-cluster`: only the cluster; `down`: everything, the cluster included. */
+async function down(options) {
   let stopped = 0;
   await withLock(async () => {
+    const since = performance.now();
+    const clusterNodes = await downCluster(stateDir);
+    if (clusterNodes > 0) log(`kafka-cluster stopped (${clusterNodes} nodes) [${ms(since)}]`);
+    stopped += clusterNodes;
+    if (options.clusterFlag) return;
     for (const [name, marker] of [
       ['kafka', 'kafka.Kafka'],
       ['redis', 'redis-server'],
@@ -698,8 +744,10 @@ async function down() {
 async function main() {
   const options = parseArgs(process.argv.slice(2));
   if (options.command === 'up') return up(options);
-  if (options.command === 'down') return down();
-  console.error('usage: node scripts/services.mjs up [--env-out <path>] | down');
+  if (options.command === 'down') return down(options);
+  console.error(
+    'usage: node scripts/services.mjs up [--env-out <path>] [--kafka-cluster] | down [--kafka-cluster]',
+  );
   return 2;
 }
 

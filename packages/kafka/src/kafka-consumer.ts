@@ -155,6 +155,18 @@ function newConsumer(state: ConsumerState): Consumer {
     state.rebalancing = true;
     releaseHolds(state);
   });
+  // kafkajs gives a rejoin up when the group's new coordinator is still loading it (a broker
+  // restart moved it) and fetches again in the generation it had, without a GROUP_JOIN, still
+  // committing to the old coordinator, which refuses: no record would start and no offset be
+  // committed until the group happened to rebalance again. A consumer that joins afresh instead,
+  // started outside kafkajs' call: disconnecting inside it, while kafkajs starts its fetchers,
+  // leaves a fetcher that kafkajs never stops spinning without yielding.
+  let abandoned = false;
+  consumer.on(consumer.events.FETCH_START, () => {
+    if (state.consumer !== consumer || !state.rebalancing || state.stopping || abandoned) return;
+    abandoned = true;
+    setImmediate(() => void replaceConsumer(state));
+  });
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     if (state.consumer !== consumer) return;
     logger.error(`${PREFIX} the consumer of ${topic} crashed`, {
@@ -172,8 +184,9 @@ async function startConsumer(state: ConsumerState): Promise<void> {
   const { consumer, topic, concurrency } = state;
   const { settings } = state.runtime;
   await consumer.connect();
-  // The topic exists (ensureChannelTopics), but a busy broker may not list it yet.
-  await whileTopicUnknown(3, () =>
+  // The topic exists (ensureChannelTopics), but a busy broker (on a cluster: the one asked) may
+  // not list it yet.
+  await whileTopicUnknown(10, () =>
     consumer.subscribe({ topics: [topic], fromBeginning: settings.fromBeginning }),
   );
   await consumer.run({

@@ -23,11 +23,14 @@ export interface KafkaTransportOptions {
   readonly kafka?: Kafka;
   /** Broker addresses (`host:port`, or one comma-separated string) when no `kafka` is given. */
   readonly brokers?: readonly string[] | string;
-  /** Client id when the transport creates the kafkajs client. Default `finaegis`. */
+  /**
+   * Client id when the transport creates the kafkajs client (brokers log it and can apply quotas
+   * by it). Default `finaegis`.
+   */
   readonly clientId?: string;
-  /** TLS when the transport creates the kafkajs client (`true`, or Node TLS options). Default off. */
+  /** TLS for the client the transport creates (kafkajs `ssl`: `true` or TLS connection options). */
   readonly ssl?: KafkaConfig['ssl'];
-  /** SASL authentication when the transport creates the kafkajs client (kafkajs `sasl`). Default none. */
+  /** SASL for the client the transport creates (kafkajs `sasl`: plain, scram-sha-256/512, ...). */
   readonly sasl?: KafkaConfig['sasl'];
   /** Prepended to a channel name to make its topic. Default `''`. */
   readonly topicPrefix?: string;
@@ -37,8 +40,18 @@ export interface KafkaTransportOptions {
   readonly createTopics?: boolean;
   /** Partitions of a channel topic the transport creates. Default 6. */
   readonly partitions?: number;
-  /** Replication factor of topics the transport creates. Default -1 (the broker's default). */
+  /**
+   * Replication factor of the topics the transport creates. Default: 3 when the cluster has at
+   * least three brokers, else as many as it has (1 on a single development broker); never 1 on a
+   * cluster. `-1` leaves it to the broker's `default.replication.factor`.
+   */
   readonly replicationFactor?: number;
+  /**
+   * `min.insync.replicas` of the topics the transport creates: how many replicas must have a record
+   * before a send resolves (sends use acks=all). Default 2 when the replication factor is 3 or more,
+   * else the broker's own setting. At most the replication factor.
+   */
+  readonly minInSyncReplicas?: number;
   /** Where a consumer group without committed offsets starts: `earliest` (default) or `latest`. */
   readonly startFrom?: 'earliest' | 'latest';
   /**
@@ -93,7 +106,10 @@ export interface KafkaSettings {
   readonly groupIdPrefix: string;
   readonly createTopics: boolean;
   readonly partitions: number;
-  readonly replicationFactor: number;
+  /** Undefined: chosen from the number of brokers when a topic is created. */
+  readonly replicationFactor: number | undefined;
+  /** Undefined: 2 when the replication factor is 3 or more, else the broker's setting. */
+  readonly minInSyncReplicas: number | undefined;
   readonly fromBeginning: boolean;
   readonly sessionTimeout: number;
   readonly heartbeatInterval: number;
@@ -148,7 +164,8 @@ export function resolveKafkaOptions(options: KafkaTransportOptions): {
     groupIdPrefix: options.groupIdPrefix ?? topicPrefix,
     createTopics: options.createTopics ?? true,
     partitions: options.partitions ?? 6,
-    replicationFactor: options.replicationFactor ?? -1,
+    replicationFactor: options.replicationFactor,
+    minInSyncReplicas: options.minInSyncReplicas,
     fromBeginning: (options.startFrom ?? 'earliest') === 'earliest',
     sessionTimeout: options.sessionTimeoutMs ?? 6_000,
     heartbeatInterval: options.heartbeatIntervalMs ?? 1_000,
@@ -162,10 +179,41 @@ export function resolveKafkaOptions(options: KafkaTransportOptions): {
   if (!Number.isInteger(settings.partitions) || settings.partitions < 1) {
     throw new ConfigError('partitions', settings.partitions, 'an integer >= 1', { adapter: ADAPTER });
   }
+  checkReplication(settings);
   if (!Number.isFinite(settings.outageTimeoutMs) || settings.outageTimeoutMs < 0) {
     throw new ConfigError('outageTimeoutMs', settings.outageTimeoutMs, 'a number of ms >= 0', {
       adapter: ADAPTER,
     });
   }
   return { kafka, settings };
+}
+
+function checkReplication({ replicationFactor, minInSyncReplicas }: KafkaSettings): void {
+  if (
+    replicationFactor !== undefined &&
+    replicationFactor !== -1 &&
+    (!Number.isInteger(replicationFactor) || replicationFactor < 1)
+  ) {
+    throw new ConfigError(
+      'replicationFactor',
+      replicationFactor,
+      'an integer >= 1, or -1 for the broker default',
+      {
+        adapter: ADAPTER,
+      },
+    );
+  }
+  if (minInSyncReplicas === undefined) return;
+  if (!Number.isInteger(minInSyncReplicas) || minInSyncReplicas < 1) {
+    throw new ConfigError('minInSyncReplicas', minInSyncReplicas, 'an integer >= 1', { adapter: ADAPTER });
+  }
+  if (replicationFactor !== undefined && replicationFactor !== -1 && minInSyncReplicas > replicationFactor) {
+    // Every send to such a topic would fail: acks=all can never be met.
+    throw new ConfigError(
+      'minInSyncReplicas',
+      minInSyncReplicas,
+      `at most replicationFactor (${replicationFactor})`,
+      { adapter: ADAPTER },
+    );
+  }
 }

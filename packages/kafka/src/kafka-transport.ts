@@ -18,7 +18,6 @@ import {
   checkTransportMessage,
   Lifecycle,
 } from '@finaegis/core/adapter';
-import type { Producer } from 'kafkajs';
 import type { KafkaRuntime } from './consumer-state';
 import { listDeadLetters, redriveDeadLetters } from './dead-letters';
 import { closeConsumer, crashConsumer, startGroupConsumer } from './kafka-consumer';
@@ -27,6 +26,7 @@ import { ADAPTER, FEATURES, type KafkaTransportOptions, resolveKafkaOptions } fr
 import { encodeRecord } from './kafka-wire';
 import { channelLag } from './lag';
 import { OutageRider } from './outage';
+import { ProducerSession } from './producer-session';
 import { SendBatcher } from './send-batcher';
 import { type ChannelFormat, resolveSendFormats } from './send-formats';
 import { KafkaTopics } from './topics';
@@ -64,8 +64,7 @@ class KafkaTransportImpl implements KafkaTransport {
   readonly features: TransportFeatures = FEATURES;
 
   readonly #runtime: KafkaRuntime;
-  readonly #producer: Producer;
-  #producerConnected: Promise<void> | undefined;
+  readonly #producer: ProducerSession;
   readonly #lifecycle = new Lifecycle(ADAPTER);
   readonly #failures: ConsumerFailure[] = [];
   readonly #formatOf: (channel: string) => ChannelFormat;
@@ -74,21 +73,10 @@ class KafkaTransportImpl implements KafkaTransport {
     const { kafka, settings } = resolveKafkaOptions(recordingFailures(options, this.#failures));
     this.#formatOf = resolveSendFormats(options.cloudEvents);
     const outage = new OutageRider(settings.outageTimeoutMs, () => this.#lifecycle.closed);
-    // Idempotent: a produce retried after a lost acknowledgement is not written twice.
-    this.#producer = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: true,
-    });
+    // Idempotent, acks=all, renewed after a request it gave up on (see ProducerSession).
+    this.#producer = new ProducerSession(kafka, outage, settings.logger, settings.outageTimeoutMs);
     const batcher = new SendBatcher(
-      (topicMessages) =>
-        outage.rideOut('send', async () => {
-          await this.#connectProducer();
-          // The same records again after a failed attempt: kafkajs moves the idempotent
-          // producer's sequence numbers on only once a request succeeded, so the broker drops a
-          // copy whose first attempt was written after all.
-          await this.#producer.sendBatch({ topicMessages, acks: -1 });
-        }),
+      (topicMessages) => this.#producer.send(topicMessages),
       settings.maxSendBatch,
     );
     this.#runtime = {
@@ -179,17 +167,9 @@ class KafkaTransportImpl implements KafkaTransport {
       outage.wakeAll();
       await Promise.all([...consumers].map((state) => closeConsumer(state)));
       await batcher.drain();
-      if (this.#producerConnected) await this.#producer.disconnect().catch(() => {});
+      await this.#producer.close();
       await topics.close();
     });
-  }
-
-  #connectProducer(): Promise<void> {
-    this.#producerConnected ??= this.#producer.connect().catch((error: unknown) => {
-      this.#producerConnected = undefined;
-      throw error;
-    });
-    return this.#producerConnected;
   }
 }
 

@@ -1,4 +1,5 @@
 import { BrokerUnavailableError } from './broker-unavailable-error';
+import { NotEnoughReplicasError } from './not-enough-replicas-error';
 
 /**
  * Riding out a broker outage. kafkajs retries inside each call, but its retriers are nested (a
@@ -66,6 +67,17 @@ export function isUnknownTopic(error: unknown): boolean {
   return false;
 }
 
+/** Whether a broker refused a write for want of in-sync replicas (brokers down or lagging). */
+export function isNotEnoughReplicas(error: unknown): boolean {
+  const seen = new Set<unknown>();
+  for (let e = error; e instanceof Error && !seen.has(e); e = (e as { cause?: unknown }).cause) {
+    seen.add(e);
+    const { type } = e as { type?: unknown };
+    if (type === 'NOT_ENOUGH_REPLICAS' || type === 'NOT_ENOUGH_REPLICAS_AFTER_APPEND') return true;
+  }
+  return false;
+}
+
 /**
  * Runs a call again while it fails because a broker does not know a topic that was just created
  * (metadata reaches the broker a moment after the controller created the topic), up to `attempts`
@@ -116,9 +128,10 @@ export class OutageRider {
   }
 
   /**
-   * Runs a kafkajs call, and runs it again while it fails for want of a broker, for up to
-   * `outageTimeoutMs` from the first attempt; then, or once the transport is closing, rejects with
-   * `BrokerUnavailableError`. Other errors (a broker that answered "no") pass through at once.
+   * Runs a kafkajs call, and runs it again while it fails for want of a broker (or of in-sync
+   * replicas), for up to `outageTimeoutMs` from the first attempt; then, or once the transport is
+   * closing, rejects with `BrokerUnavailableError` (or `NotEnoughReplicasError`). Other errors (a
+   * broker that answered "no") pass through at once.
    */
   async rideOut<T>(operation: string, call: () => Promise<T>): Promise<T> {
     const since = Date.now();
@@ -126,7 +139,8 @@ export class OutageRider {
       try {
         return await call();
       } catch (error) {
-        if (!isBrokerUnreachable(error)) throw error;
+        const tooFewReplicas = isNotEnoughReplicas(error);
+        if (!tooFewReplicas && !isBrokerUnreachable(error)) throw error;
         const waited = Date.now() - since;
         const why =
           waited >= this.#timeoutMs
@@ -134,7 +148,10 @@ export class OutageRider {
             : this.#closed()
               ? 'the transport was closed while waiting'
               : undefined;
-        if (why !== undefined) throw new BrokerUnavailableError(operation, waited, { cause: error, why });
+        if (why !== undefined) {
+          const Failure = tooFewReplicas ? NotEnoughReplicasError : BrokerUnavailableError;
+          throw new Failure(operation, waited, { cause: error, why });
+        }
         await wakeableWait(this.#waits, Math.min(outageBackoff(attempt), this.#timeoutMs - waited));
       }
     }

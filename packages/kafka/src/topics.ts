@@ -1,6 +1,29 @@
-import type { Admin, Kafka } from 'kafkajs';
+import type { Admin, ITopicConfig, Kafka } from 'kafkajs';
 import type { KafkaSettings } from './kafka-options';
 import { type OutageRider, whileTopicUnknown } from './outage';
+
+/** The replication of the topics the transport creates. */
+export interface TopicReplication {
+  /** `-1`: the broker's `default.replication.factor`. */
+  readonly replicationFactor: number;
+  /** Undefined: the broker's `min.insync.replicas`. */
+  readonly minInSyncReplicas: number | undefined;
+}
+
+/**
+ * The replication a topic gets: what the options say, else chosen from the number of brokers the
+ * cluster has registered, so that a cluster never gets unreplicated topics by default and a single
+ * development broker still works: 3 replicas (at least 2 in sync) from three brokers on, else one
+ * per broker.
+ */
+export function chooseReplication(
+  settings: Pick<KafkaSettings, 'replicationFactor' | 'minInSyncReplicas'>,
+  brokerCount: number,
+): TopicReplication {
+  const replicationFactor = settings.replicationFactor ?? Math.max(1, Math.min(3, brokerCount));
+  const minInSyncReplicas = settings.minInSyncReplicas ?? (replicationFactor >= 3 ? 2 : undefined);
+  return { replicationFactor, minInSyncReplicas };
+}
 
 /**
  * Names of topics and consumer groups, and the topics and admin client the transport creates.
@@ -16,6 +39,7 @@ export class KafkaTopics {
   /** Topics whose creation finished: sends to them skip the wait. */
   readonly #readyTopics = new Set<string>();
   readonly #sendTopics = new Map<string, string>();
+  #replication: Promise<TopicReplication> | undefined;
 
   constructor(kafka: Kafka, settings: KafkaSettings, outage: OutageRider) {
     this.#kafka = kafka;
@@ -70,15 +94,45 @@ export class KafkaTopics {
       await (await this.#adminClient.catch(() => undefined))?.disconnect().catch(() => {});
   }
 
+  /**
+   * The replication of the topics this transport creates, decided once (see `chooseReplication`):
+   * counting the brokers costs a metadata request only when the options leave it open.
+   */
+  replication(): Promise<TopicReplication> {
+    this.#replication ??= (async () => {
+      const { replicationFactor, minInSyncReplicas } = this.#settings;
+      if (replicationFactor !== undefined) return chooseReplication(this.#settings, 0);
+      const { brokers } = await (await this.admin()).describeCluster();
+      const chosen = chooseReplication(this.#settings, brokers.length);
+      if (brokers.length > 1 && brokers.length < 3) {
+        this.#settings.logger.warn(
+          `only ${brokers.length} brokers are registered: topics get replication factor ` +
+            `${chosen.replicationFactor}; set replicationFactor (and minInSyncReplicas) to choose`,
+          { replicationFactor: chosen.replicationFactor, minInSyncReplicas },
+        );
+      }
+      return chosen;
+    })().catch((error: unknown) => {
+      this.#replication = undefined;
+      throw error;
+    });
+    return this.#replication;
+  }
+
   /** Creates a channel's topic and its dead-letter topic once per process, if asked to. */
   ensureChannelTopics(topic: string): Promise<void> {
     if (!this.#settings.createTopics) return Promise.resolve();
     let known = this.#knownTopics.get(topic);
     if (!known) {
-      const { partitions, replicationFactor } = this.#settings;
+      const { partitions } = this.#settings;
       known = this.#outage
         .rideOut(`create the topics of ${topic}`, async () => {
           const admin = await this.admin();
+          const { replicationFactor, minInSyncReplicas } = await this.replication();
+          const configEntries: ITopicConfig['configEntries'] =
+            minInSyncReplicas === undefined
+              ? []
+              : [{ name: 'min.insync.replicas', value: String(minInSyncReplicas) }];
           // The controller created the topic, but the broker kafkajs asks for its leaders may not
           // have heard of it yet (seen on a busy machine); kafkajs waits out only
           // LEADER_NOT_AVAILABLE there.
@@ -86,8 +140,8 @@ export class KafkaTopics {
             admin.createTopics({
               waitForLeaders: true,
               topics: [
-                { topic, numPartitions: partitions, replicationFactor },
-                { topic: this.deadLetterTopic(topic), numPartitions: 1, replicationFactor },
+                { topic, numPartitions: partitions, replicationFactor, configEntries },
+                { topic: this.deadLetterTopic(topic), numPartitions: 1, replicationFactor, configEntries },
               ],
             }),
           );
