@@ -208,7 +208,7 @@ async function findProcess(
     const process = await processes.get(run.definition, run.id);
     return { process, missing: `no ${type} process ${JSON.stringify(run.id)} exists` };
   }
-  const all = await processes.list({ processType: type, limit: 10 });
+  const all = await processes.list({ processType: type });
   if (all.length === 1)
     return { process: await processes.get(run.definition, all[0]!.processId), missing: '' };
   return {
