@@ -100,6 +100,7 @@ export function checkEvents(
   expected: readonly unknown[],
   mode: 'exact' | 'include',
   what: string,
+  noun = 'event',
 ): void {
   const fail = (problem: string): never => {
     throw new SpecAssertionError(
@@ -115,10 +116,10 @@ export function checkEvents(
   };
   if (mode === 'exact') {
     for (let i = 0; i < Math.max(actual.length, expected.length); i++) {
-      if (i >= actual.length) fail(`event ${i + 1} is missing (${describeExpected(expected[i])})`);
-      if (i >= expected.length) fail(`event ${i + 1} was not expected (${describeActual(actual[i])})`);
+      if (i >= actual.length) fail(`${noun} ${i + 1} is missing (${describeExpected(expected[i])})`);
+      if (i >= expected.length) fail(`${noun} ${i + 1} was not expected (${describeActual(actual[i])})`);
       const problem = eventMismatch(actual[i], expected[i]);
-      if (problem !== undefined) fail(`event ${i + 1}: ${problem}`);
+      if (problem !== undefined) fail(`${noun} ${i + 1}: ${problem}`);
     }
     return;
   }
@@ -133,7 +134,7 @@ export function checkEvents(
     }
     if (found < 0) {
       fail(
-        `expected event ${i + 1} (${describeExpected(item)}) ${from === 0 ? 'is not among them' : `does not follow event ${from}`}`,
+        `expected ${noun} ${i + 1} (${describeExpected(item)}) ${from === 0 ? 'is not among them' : `does not follow ${noun} ${from}`}`,
       );
     }
     from = found + 1;

@@ -35,6 +35,22 @@ export { type ErrorClass, type Like, like } from './expectations';
 export { IdleTimeoutError } from './idle-timeout-error';
 export type { AsymmetricMatcher, DataKeys, Expected, ExpectedFields } from './match';
 export { type FinaegisMatchers, finaegisMatchers, type Matcher } from './matchers';
+export type {
+  CommandClass,
+  ExpectedCommand,
+  ProcessChecks,
+  ProcessErrorOutcome,
+  ProcessOutcome,
+} from './process-outcome';
+export { type ProcessSpecContext, type ProcessSpecStep, type TimePasses, timePasses } from './process-run';
+export {
+  type GivenStateOptions,
+  type ProcessExpectation,
+  type ProcessGiven,
+  type ProcessSpecOptions,
+  type ProcessWhen,
+  processSpec,
+} from './process-spec';
 export {
   type ProjectionGiven,
   type ProjectionOutcome,

@@ -15,6 +15,7 @@ describe('README examples', () => {
     'aggregate.ts',
     'decider-and-projection.ts',
     'app.ts',
+    'process.ts',
     'node-test.ts',
     'vitest-setup.ts',
     'jest-setup.ts',
@@ -32,6 +33,10 @@ describe('README examples', () => {
 
   test('the app example runs', async () => {
     await import('./readme/app');
+  });
+
+  test('the process spec example runs', async () => {
+    await import('./readme/process');
   });
 
   test('the node:test example passes under node --test', async () => {

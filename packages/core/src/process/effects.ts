@@ -15,10 +15,11 @@ export async function applyEffects(
   host: ProcessHost,
   scheduler: MessageScheduler | undefined,
   effects: Effects,
+  now: () => number,
 ): Promise<void> {
   try {
     for (const { command, options } of effects.sends) await host.commandBus.dispatchAsync(command, options);
-    for (const timeout of effects.timeouts) await arm(host, scheduler, timeout);
+    for (const timeout of effects.timeouts) await arm(host, scheduler, timeout, now);
   } catch (error) {
     // A command the step built wrong, a delay the transport refuses: the step's fault, shown on
     // the process. Anything else (the database, the broker) is retried by the caller's transport.
@@ -28,9 +29,14 @@ export async function applyEffects(
 }
 
 /** Through the transport's delay, or through the scheduler when there is one. */
-async function arm(host: ProcessHost, scheduler: MessageScheduler | undefined, timeout: ProcessTimeout) {
+async function arm(
+  host: ProcessHost,
+  scheduler: MessageScheduler | undefined,
+  timeout: ProcessTimeout,
+  now: () => number,
+) {
   if (scheduler === undefined) {
-    const delayMs = Math.max(0, timeout.dueAt - Date.now());
+    const delayMs = Math.max(0, timeout.dueAt - now());
     await host.eventBus.publishAsync(timeout, delayMs > 0 ? { delay: delayMs / 1000 } : {});
     return;
   }

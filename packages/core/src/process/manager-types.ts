@@ -36,6 +36,12 @@ export interface ProcessManagerOptions {
   readonly concurrency?: RetryOnConcurrencyOptions;
   /** Seconds each step's transaction may take. Default `commandBus.transactionTimeout`. */
   readonly transactionTimeout?: number;
+  /**
+   * The clock of the manager, in ms since the epoch: history and failure times, `step.now`, when
+   * timeouts are due and the delay they are sent with. Default `Date.now`. Give a test clock's
+   * `now` (with a memory transport on the same clock) to move processes in tests without waiting.
+   */
+  readonly now?: () => number;
 }
 
 /** A process as the listing shows it, its state revived (dates, bigints). */

@@ -40,6 +40,7 @@ class Manager implements ProcessManager {
   readonly #scheduler: MessageScheduler | undefined;
   readonly #concurrency: RetryOnConcurrencyOptions;
   readonly #timeout: number | undefined;
+  readonly #now: () => number;
   readonly #byType = new Map<string, ProcessSpec>();
   readonly #unsubscribe: (() => void)[] = [];
   #steps = 0;
@@ -62,6 +63,10 @@ class Manager implements ProcessManager {
     const timeout = options.transactionTimeout;
     if (timeout !== undefined && !(Number.isFinite(timeout) && timeout > 0))
       throw new ConfigError('transactionTimeout', timeout, 'a number of seconds greater than 0');
+    const now = options.now ?? Date.now;
+    if (typeof now !== 'function')
+      throw new ConfigError('now', now, 'a function returning ms since the epoch');
+    this.#now = now;
     this.#host = host;
     this.#store = options.store;
     this.#scheduler = options.scheduler;
@@ -160,7 +165,7 @@ class Manager implements ProcessManager {
     const record = await store.load(spec.processType, processId);
     const gate = await this.#gate(record, message);
     if (gate !== undefined) return gate;
-    const now = Date.now();
+    const now = this.#now();
     if (record?.status === 'failed') return this.#park(spec, record, message, now);
     const working = workingOf(record);
     const effects: Effects = { sends: [], timeouts: [] };
@@ -209,7 +214,7 @@ class Manager implements ProcessManager {
     const record = await this.#store.load(spec.processType, processId);
     const gate = await this.#gate(record, message);
     if (gate !== undefined) return gate;
-    const now = Date.now();
+    const now = this.#now();
     // Another message failed it meanwhile: this one waits for the retry like any other.
     if (record?.status === 'failed') return this.#park(spec, record, message, now);
     const kept = keep(this.#host.registry, message);
@@ -230,7 +235,7 @@ class Manager implements ProcessManager {
 
   /** Sends the commands and arms the timeouts a step asked for, in the step's transaction. */
   #apply(effects: Effects): Promise<void> {
-    return applyEffects(this.#host, this.#scheduler, effects);
+    return applyEffects(this.#host, this.#scheduler, effects, this.#now);
   }
 
   #spec(process: AnyProcessDefinition | string, processId?: string): ProcessSpec {
@@ -331,7 +336,7 @@ class Manager implements ProcessManager {
       return view(
         await this.#inTransaction(async () => {
           const record = await load();
-          const now = Date.now();
+          const now = this.#now();
           const { next, kind } = await act(record, now);
           await this.#store.save(next, entryOf(next, kind, now), { expectedVersion: record.version });
           return next;
@@ -344,7 +349,7 @@ class Manager implements ProcessManager {
       return view(
         await this.#inTransaction(async () => {
           const record = await load();
-          const now = Date.now();
+          const now = this.#now();
           const failure = { ...record.failure, error: info, at: now };
           const next = nextRecord(spec, processId, record, { status: 'failed', failure }, now);
           await this.#store.save(next, entryOf(next, 'failed', now, undefined, brief(info)), {

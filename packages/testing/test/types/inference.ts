@@ -9,7 +9,9 @@ import {
   type createTestApp,
   deciderSpec,
   like,
+  processSpec,
   projectionSpec,
+  timePasses,
 } from '../../src/index';
 import '../vitest-matchers';
 import {
@@ -24,6 +26,15 @@ import {
   OpenAccount,
   Withdrawn,
 } from '../domain';
+import {
+  FreezeAccount,
+  ReleaseFunds,
+  SettleFunds,
+  WITHDRAWAL_COMMANDS,
+  type Withdrawal,
+  WithdrawalRequested,
+  withdrawal,
+} from '../process-domain';
 
 export async function typeChecks(app: Awaited<ReturnType<typeof createTestApp>>): Promise<void> {
   const account = aggregateSpec(Account, { events: ACCOUNT_EVENTS });
@@ -88,4 +99,33 @@ export async function typeChecks(app: Awaited<ReturnType<typeof createTestApp>>)
   spec.given(new CardIssued('4111'));
   // @ts-expect-error the answer is the query's result type
   await spec.given().thenAnswers(new GetBalance('a'), { balance: 1n });
+
+  const payouts = processSpec(withdrawal, { commands: WITHDRAWAL_COMMANDS });
+  const requested = payouts.given(new WithdrawalRequested('w', '1'));
+  const done = await requested
+    .when(timePasses(30_000))
+    .thenCommands(like(ReleaseFunds, { why: 'timeout' }), new SettleFunds('w'))
+    .thenState({ stage: 'released' })
+    .thenArmed({ payout: 1 });
+  const state: Withdrawal | undefined = done.process?.state;
+  const released: ReleaseFunds[] = done.commandsOf(ReleaseFunds);
+  void [state, released];
+  // @ts-expect-error a command class the process spec was not given
+  requested.when(timePasses(1)).thenCommands(like(FreezeAccount));
+  // @ts-expect-error a command instance of a class the process spec was not given
+  requested.when(timePasses(1)).thenCommandsInclude(new FreezeAccount('a'));
+  // @ts-expect-error an event is not a command
+  requested.when(timePasses(1)).thenCommands(like(WithdrawalRequested));
+  // @ts-expect-error a field the command does not have
+  requested.when(timePasses(1)).thenCommands(like(ReleaseFunds, { reason: 'timeout' }));
+  // @ts-expect-error a stage the process state does not have
+  requested.when(timePasses(1)).thenState({ stage: 'lost' });
+  // @ts-expect-error a status processes do not have
+  requested.when(timePasses(1)).thenStatus('done');
+  // @ts-expect-error a timeout name the definition does not have
+  requested.when(timePasses(1)).thenArmed({ payment: 1 });
+  // @ts-expect-error given state is the definition's state
+  payouts.givenState('w', { withdrawalId: 'w', amount: 1, stage: 'paying' });
+  // @ts-expect-error a command is not a step: events, time passing or functions
+  payouts.when(new SettleFunds('w'));
 }
