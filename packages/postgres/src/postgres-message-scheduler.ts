@@ -21,6 +21,7 @@ import { outboxChannel } from './postgres-transaction-manager';
 
 const ADAPTER = '@finaegis/postgres';
 
+/** Options of `createPostgresMessageScheduler()`: the connection (pool or URL, schema) and its rounds. */
 export interface PostgresMessageSchedulerOptions extends PostgresConnectionOptions {
   /** Due messages moved to the outbox per round. Default 500. */
   readonly batchSize?: number;

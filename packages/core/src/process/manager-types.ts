@@ -17,6 +17,7 @@ export type ProcessHost = Pick<
   'commandBus' | 'eventBus' | 'transaction' | 'registry' | 'config' | 'logger'
 >;
 
+/** Options of `createProcessManager(app, options)`. */
 export interface ProcessManagerOptions {
   /** Where processes are kept (memory or PostgreSQL; it must join the app's transactions). */
   readonly store: ProcessStore;
