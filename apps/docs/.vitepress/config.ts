@@ -56,6 +56,7 @@ const guideSidebar: DefaultTheme.SidebarItem[] = [
       { text: 'Cache invalidation', link: '/recipes/cache-invalidation' },
       { text: 'Upcasting old events', link: '/recipes/upcasting' },
       { text: 'Adding telemetry', link: '/recipes/telemetry' },
+      { text: 'Testing with the kit', link: '/recipes/testing' },
       { text: 'A third-party adapter', link: '/recipes/third-party-adapter' },
     ],
   },

@@ -1,13 +1,23 @@
-// "From the guide", Testing: the guide mocks the bus; here the real buses run on the memory
-// adapters, so a test exercises the handler, the validation and the subscribers as production does.
+// "From the guide", Testing: the guide mocks the bus; here the test kit (@finaegis/testing) runs the
+// real buses on the memory adapters, so a test exercises the handler, the validation and the
+// subscribers as production does, and asserts on what was dispatched and published.
 // `pnpm test` runs this file (apps/docs/vitest.config.ts includes examples/**/*.test.ts).
+import { type FinaegisMatchers, finaegisMatchers } from '@finaegis/testing';
+import { expect } from 'vitest';
+
+// Once per test run, usually in a vitest setup file (see the testing recipe).
+expect.extend(finaegisMatchers);
+declare module 'vitest' {
+  interface Assertion<T> extends FinaegisMatchers<void> {}
+}
+
 // #region testing-commands
-import { createCqrs, silentLogger } from '@finaegis/core';
-import { expect, test } from 'vitest';
+import { createTestApp } from '@finaegis/testing';
+import { test } from 'vitest';
 import { OrderPlaced, OrderService, PlaceOrderCommand, PlaceOrderHandler } from './guide-messages';
 
 test('place order command', async () => {
-  const app = createCqrs({ logger: silentLogger });
+  const app = await createTestApp(); // the real buses on the memory adapters, a worker, a test clock
   app.commandBus.register(PlaceOrderCommand, new PlaceOrderHandler(new OrderService()));
 
   const result = await app.commandBus.dispatch(
@@ -15,19 +25,31 @@ test('place order command', async () => {
   );
 
   expect(result).toMatchObject({ id: 'order-1', userId: 'user-1', pair: 'BTC/USD' });
+  expect(app).toHaveDispatched(PlaceOrderCommand, { userId: 'user-1', pair: 'BTC/USD' }, { times: 1 });
+  await app.close();
 });
 // #endregion testing-commands
 
 // #region testing-events
 test('event publishing', async () => {
-  const app = createCqrs({ logger: silentLogger });
-  let handled = false;
-  app.eventBus.subscribe(OrderPlaced, () => {
-    handled = true;
+  const app = await createTestApp();
+  const handled: string[] = [];
+  app.eventBus.subscribe(OrderPlaced, (event) => {
+    handled.push(event.orderId);
   });
 
   await app.eventBus.publish(new OrderPlaced('order-123', 'user-1', {}, { occurredAt: new Date() }));
 
-  expect(handled).toBe(true);
+  expect(handled).toEqual(['order-123']);
+  expect(app).toHavePublished(OrderPlaced, { orderId: 'order-123' });
+
+  // Async, in 10 seconds: a worker's subscribers run it when the test clock gets there; no sleeping.
+  await app.eventBus.publishAsync(new OrderPlaced('order-124', 'user-1', {}), { delay: 10 });
+  await app.idle();
+  expect(app).toHaveSent(OrderPlaced, { orderId: 'order-124' }, { channel: 'events', delayMs: 10_000 });
+  expect(handled).toEqual(['order-123']);
+  await app.advance(10_000);
+  expect(handled).toEqual(['order-123', 'order-124']);
+  await app.close();
 });
 // #endregion testing-events

@@ -1,15 +1,27 @@
-// A process manager built from the buses: it reacts to events, keeps the state of each process,
-// sends the next command, and times out through a delayed command. Runs on the memory adapters in
-// the docs build and must print process-manager.output.txt.
-import { Command, createCqrs, DomainEvent, silentLogger } from '@finaegis/core';
-import { createMemoryTransport } from '@finaegis/memory';
+// A process manager of @finaegis/core: an order that asks a wallet to reserve its funds, is
+// confirmed when the reservation comes back and cancelled when it does not come in time. Runs on the
+// memory adapters in the docs build and must print process-manager.output.txt.
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  Command,
+  createCqrs,
+  createProcessManager,
+  DomainEvent,
+  defineProcess,
+  silentLogger,
+} from '@finaegis/core';
+import {
+  createMemoryProcessStore,
+  createMemoryTransactionManager,
+  createMemoryTransport,
+} from '@finaegis/memory';
 
 // #region messages
 class OrderPlaced extends DomainEvent {
   static readonly messageType = 'exchange.OrderPlaced';
   constructor(
     readonly orderId: string,
-    readonly amount: string,
+    readonly amount: string, // whole units here; money is never a float
   ) {
     super({ aggregateId: orderId, aggregateType: 'Order' });
   }
@@ -20,7 +32,7 @@ class FundsReserved extends DomainEvent {
     super({ aggregateId: orderId, aggregateType: 'Order' });
   }
 }
-class ReserveFunds extends Command<void> {
+class ReserveFunds extends Command {
   static readonly messageType = 'wallet.ReserveFunds';
   constructor(
     readonly orderId: string,
@@ -29,68 +41,91 @@ class ReserveFunds extends Command<void> {
     super();
   }
 }
-class ConfirmOrder extends Command<void> {
+class ConfirmOrder extends Command {
   static readonly messageType = 'exchange.ConfirmOrder';
   constructor(readonly orderId: string) {
     super();
   }
 }
-class PaymentDeadline extends Command<void> {
-  static readonly messageType = 'exchange.PaymentDeadline';
+class CancelOrder extends Command {
+  static readonly messageType = 'exchange.CancelOrder';
   constructor(readonly orderId: string) {
     super();
   }
 }
 // #endregion messages
 
-const app = createCqrs({ transport: createMemoryTransport(), logger: silentLogger });
-const outcome = new Map<string, string>();
-const finished = new Map<string, () => void>();
-const done = (orderId: string, result: string) => {
-  outcome.set(orderId, result);
-  finished.get(orderId)?.();
-};
+// #region definition
+interface OrderPayment {
+  readonly orderId: string;
+  readonly amount: string;
+  readonly stage: 'awaiting-funds' | 'confirmed' | 'cancelled';
+}
 
-// The other services, reduced to what the process needs: the wallet reserves what it can.
+// State `OrderPayment`, one timeout called 'funds'. The type name is stored with every process.
+const orderPayment = defineProcess<OrderPayment, 'funds'>('exchange.OrderPayment')
+  .startedBy(
+    OrderPlaced,
+    (event) => event.orderId, // the correlation: one process per order
+    (event, step) => {
+      step.send(new ReserveFunds(event.orderId, event.amount)); // sent when the step commits
+      step.schedule('funds', 0.5); // seconds; the wallet must answer before
+      return { orderId: event.orderId, amount: event.amount, stage: 'awaiting-funds' };
+    },
+  )
+  .on(
+    FundsReserved,
+    (event) => event.orderId,
+    (state, _event, step) => {
+      step.cancel('funds');
+      step.send(new ConfirmOrder(state.orderId));
+      step.complete();
+      return { ...state, stage: 'confirmed' };
+    },
+  )
+  .onTimeout('funds', (state, step) => {
+    step.send(new CancelOrder(state.orderId));
+    step.complete();
+    return { ...state, stage: 'cancelled' };
+  });
+// #endregion definition
+
+// #region run
+const app = createCqrs({
+  transport: createMemoryTransport(), // delays the timeouts; on Kafka give a `scheduler`
+  transactionManager: createMemoryTransactionManager(), // each step is one transaction
+  logger: silentLogger,
+});
+const processes = createProcessManager(app, {
+  store: createMemoryProcessStore(), // joins the memory manager's transactions
+  processes: [orderPayment],
+});
+
+// The other services, reduced to what the process needs: the wallet reserves up to 100.
 app.commandBus.register(ReserveFunds, async (command) => {
-  if (Number(command.amount) <= 100) await app.eventBus.publishAsync(new FundsReserved(command.orderId));
+  if (BigInt(command.amount) <= 100n) await app.eventBus.publishAsync(new FundsReserved(command.orderId));
 });
-app.commandBus.register(ConfirmOrder, (command) => done(command.orderId, 'confirmed'));
+app.commandBus.register(ConfirmOrder, () => {});
+app.commandBus.register(CancelOrder, () => {});
+await app.startWorker(); // runs the commands, the async events and the timeouts
 
-// #region process-manager
-type Step = 'awaiting-funds' | 'confirmed' | 'cancelled';
-/** The state of each running process, by order id. In production: a table, written in the
- * transaction that sends the next command (app.transaction + the outbox). */
-const processes = new Map<string, Step>();
+await app.eventBus.publish(new OrderPlaced('o-1', '50'));
+const big = new OrderPlaced('o-2', '5000');
+await app.eventBus.publish(big);
+await app.eventBus.publish(big); // the same message again (a redelivery): recognised by its id
+// #endregion run
 
-// Started by an event: remember the process, send the first command and arm the deadline.
-app.eventBus.subscribe(OrderPlaced, async (event) => {
-  if (processes.has(event.orderId)) return; // a redelivery: already started
-  processes.set(event.orderId, 'awaiting-funds');
-  await app.commandBus.dispatchAsync(new ReserveFunds(event.orderId, event.amount));
-  // A timeout is a delayed command (the transport must declare `delay`: memory and BullMQ do).
-  await app.commandBus.dispatchAsync(new PaymentDeadline(event.orderId), { delay: 0.2 });
-});
+// Wait (at most 5 s) until both processes have ended.
+for (let i = 0; i < 500 && (await processes.counts(orderPayment)).running > 0; i++) await sleep(10);
 
-// Moved on by the next event, only from the step that expects it (so redeliveries do nothing).
-app.eventBus.subscribe(FundsReserved, async (event) => {
-  if (processes.get(event.orderId) !== 'awaiting-funds') return;
-  processes.set(event.orderId, 'confirmed');
-  await app.commandBus.dispatchAsync(new ConfirmOrder(event.orderId));
-});
-
-// The deadline ends the process unless it moved on meanwhile.
-app.commandBus.register(PaymentDeadline, (command) => {
-  if (processes.get(command.orderId) !== 'awaiting-funds') return;
-  processes.set(command.orderId, 'cancelled');
-  done(command.orderId, 'cancelled: no funds before the deadline');
-});
-// #endregion process-manager
-
-await app.startWorker();
-const waits = ['o-1', 'o-2'].map((id) => new Promise<void>((resolve) => finished.set(id, resolve)));
-await app.eventBus.publishAsync(new OrderPlaced('o-1', '50'));
-await app.eventBus.publishAsync(new OrderPlaced('o-2', '5000'));
-await Promise.all(waits);
-for (const id of ['o-1', 'o-2']) console.log(`${id}: ${outcome.get(id)}`);
+// #region inspect
+for (const id of ['o-1', 'o-2']) {
+  const process = await processes.get(orderPayment, id); // typed: ProcessDetails<OrderPayment>
+  const history = process?.history.map((entry) => entry.kind).join(' → ');
+  console.log(`${id}: ${process?.status}, ${process?.state?.stage} (${history})`);
+}
+console.log(`counts: ${JSON.stringify(await processes.counts(orderPayment))}`);
+console.log(`ignored as duplicates: ${processes.stats().ignored.duplicate}`);
+// #endregion inspect
+await processes.close();
 await app.close();

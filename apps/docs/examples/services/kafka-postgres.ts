@@ -1,34 +1,26 @@
 // Getting started, step three: the same exchange on Kafka (messages) and PostgreSQL (transactions,
-// outbox, event store). Compiled by the docs build, not run there (it needs both services). Run it
-// with `KAFKA_BROKERS=... DATABASE_URL=... npx tsx kafka-postgres.ts`.
+// outbox, event store), built from the environment. Compiled by the docs build, not run there (it
+// needs both services). Run it with `KAFKA_BROKERS=... DATABASE_URL=... npx tsx kafka-postgres.ts`.
 // #region app
-import { configFromEnv, createCqrs, currentTransaction } from '@finaegis/core';
-import { createKafkaTransport } from '@finaegis/kafka';
-import { createMemoryCacheStore } from '@finaegis/memory';
-import { createOutboxRelay, createPostgresTransactionManager, migrate } from '@finaegis/postgres';
-import pg from 'pg';
+import { composeCqrs, configFromEnv, currentTransaction } from '@finaegis/core';
+import type pg from 'pg';
 import { nextEvent, OrderPlaced, PlaceOrderCommand, registerExchange } from '../exchange';
 
-const config = configFromEnv(); // KAFKA_BROKERS, DATABASE_URL, ...
-const pool = new pg.Pool({ connectionString: config.databaseUrl });
-await migrate({ pool, schema: 'getting_started' }); // idempotent: every process may call it
-
-const transport = createKafkaTransport({
-  brokers: [...config.kafkaBrokers],
-  topicPrefix: 'getting-started.',
+// QUEUE_CONNECTION, EVENT_STORE, KAFKA_BROKERS, DATABASE_URL, EVENT_STORE_SCHEMA, ... from the
+// environment, over this example's defaults.
+const config = configFromEnv(process.env, {
+  queueConnection: 'kafka', // @finaegis/kafka's driver
+  eventStore: 'postgres', // @finaegis/postgres's driver: event store, transactions, outbox
+  adapters: {
+    kafka: { topicPrefix: 'getting-started.' },
+    postgres: { schema: 'getting_started' },
+  },
 });
-const app = createCqrs({
-  config,
-  transport,
-  cache: createMemoryCacheStore(),
-  // BEGIN ... COMMIT with a timeout, and an outbox in the same transaction.
-  transactionManager: createPostgresTransactionManager({ pool, schema: 'getting_started' }),
-});
+// One pool of DATABASE_POOL_SIZE connections; the schema migrated (DATABASE_MIGRATE) and an outbox
+// relay started in this process (OUTBOX_RELAY), both on by default.
+const app = await composeCqrs({ config });
 registerExchange(app);
-
-// The relay moves committed outbox rows to Kafka, in commit order per channel.
-const relay = createOutboxRelay({ pool, schema: 'getting_started', transport });
-await relay.start();
+console.log(`outbox: ${app.outbox}`); // true: sends in a transaction are outbox rows
 // #endregion app
 
 // #region transaction
@@ -44,7 +36,13 @@ await app.transaction(async () => {
 });
 console.log(`a worker placed ${(await handled).orderId}`);
 
-await relay.stop(); // before the transport it sends to
-await app.close();
-await pool.end(); // our pool: the adapters never end a pool they were given
+// Outside a transaction, app.dispatchAsync writes the row in a short transaction of its own: once
+// it resolves the command is stored, whether or not Kafka is reachable right now.
+const second = nextEvent(app, OrderPlaced);
+await app.dispatchAsync(new PlaceOrderCommand('u-2', 'ETH/USD', '1.5'));
+console.log(`a worker placed ${(await second).orderId}`);
+
+// Stop the worker (in-flight handlers finish), flush the relay, close Kafka, then the pool.
+const report = await app.shutdown({ reason: 'example done' });
+console.log(report.steps.map((step) => `${step.step}: ${step.outcome}`).join('\n'));
 // #endregion transaction
