@@ -90,10 +90,22 @@ const kafkaEnv = (name: string) => ({
   KAFKA_HEARTBEAT_INTERVAL_MS: '1000',
 });
 
+/**
+ * Stderr without the one warning kafkajs 2.2.4 makes Node 24 print: its request queue arms a timer
+ * at `throttledUntil - Date.now()` with `throttledUntil` still -1, and Node ≥ 23 warns about the
+ * negative delay (it runs it after 1 ms, as older Nodes did silently). Anything else still fails.
+ */
+function withoutKafkajsTimeoutWarning(stderr: string): string {
+  return stderr
+    .replace(/\(node:\d+\) TimeoutNegativeWarning: -\d+ is a negative number\.\n/g, '')
+    .replace(/Timeout duration was set to 1\.\n/g, '')
+    .replace(/\(Use `node --trace-warnings \.\.\.` to show where the warning was created\)\n/g, '');
+}
+
 describe('an app built from environment variables alone, installed from the packed packages', () => {
   test('on BullMQ + Redis: dispatches async, caches a query in Redis and handles an event', async () => {
     const result = await runScript(dir, 'app.mjs', consumerEnv(bullmqEnv('app')));
-    expect(result.stderr).toBe('');
+    expect(withoutKafkajsTimeoutWarning(result.stderr)).toBe('');
     expect(JSON.parse(result.stdout)).toMatchObject({
       adapters: { transport: 'bullmq', cache: 'keyv', eventStore: 'memory' },
       outbox: false,
@@ -113,7 +125,7 @@ describe('an app built from environment variables alone, installed from the pack
       'app.mjs',
       consumerEnv({ ...kafkaEnv('app'), EVENT_STORE: 'postgres', DATABASE_URL, EVENT_STORE_SCHEMA: schema }),
     );
-    expect(result.stderr).toBe('');
+    expect(withoutKafkajsTimeoutWarning(result.stderr)).toBe('');
     const printed = JSON.parse(result.stdout);
     expect(printed).toMatchObject({
       adapters: {
@@ -190,7 +202,7 @@ describe.each([
     first.child.kill('SIGTERM');
     sender.child.stdin.write('continue\n');
     expect(await first.exited).toBe(0);
-    expect(first.stderr()).toBe('');
+    expect(withoutKafkajsTimeoutWarning(first.stderr())).toBe('');
     // Every job the first worker started, it finished before it exited.
     const started = new Set(indices(first.lines, 'start'));
     const finished = new Set(indices(first.lines, 'done'));
